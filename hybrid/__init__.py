@@ -1,0 +1,1 @@
+"""BiLO engine (torch only; never imports dolfinx)."""
