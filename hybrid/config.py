@@ -1,0 +1,226 @@
+"""Frozen, keyword-only configuration for the BiLO and PINN methods.
+
+Every component gets its own dataclass; the method configs compose them. ``smoke()`` shrinks
+step counts and network sizes for tests instead of rewriting scripts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+
+@dataclass(frozen=True, kw_only=True)
+class NetworkConfig:
+    """The local-operator network u(x, θ; W) (paper §1.1).
+
+    Attributes:
+        depth: Number of Linear layers (paper default 4 = input, 2 hidden, output).
+        width: Hidden width (paper experiments use 128).
+        fourier: Prepend frozen random Fourier features sin(2πσ(Ax + a)) and a Linear(width, width).
+        fourier_sigma: σ of the Fourier features.
+        train_embedding: Train the parameter embedding E_p with W (the authors' code does).
+    """
+
+    depth: int = 4
+    width: int = 128
+    fourier: bool = False
+    fourier_sigma: float = 1.0
+    train_embedding: bool = True
+
+    def __post_init__(self) -> None:
+        if self.depth < 2 or self.width < 1:
+            raise ValueError(f"need depth >= 2 and width >= 1, got depth={self.depth}, width={self.width}")
+
+    @classmethod
+    def smoke(cls) -> NetworkConfig:
+        """A tiny network for tests."""
+        return cls(depth=3, width=8)
+
+
+@dataclass(frozen=True, kw_only=True)
+class FunctionNetworkConfig:
+    """The unknown-function network f_V(x) (paper §1.2): Linear(d,w), tanh, ..., Linear(w,1).
+
+    Attributes:
+        depth: Number of Linear layers.
+        width: Hidden width.
+        output_activation: Applied to the MLP output before the problem's ``function_transform``.
+    """
+
+    depth: int = 4
+    width: int = 64
+    output_activation: Literal["identity", "softplus"] = "identity"
+
+    def __post_init__(self) -> None:
+        if self.depth < 2 or self.width < 1:
+            raise ValueError(f"need depth >= 2 and width >= 1, got depth={self.depth}, width={self.width}")
+
+    @classmethod
+    def smoke(cls) -> FunctionNetworkConfig:
+        """A tiny network for tests."""
+        return cls(depth=3, width=8)
+
+
+@dataclass(frozen=True, kw_only=True)
+class RegularizerConfig:
+    """Regulariser on an unknown function f_V.
+
+    Attributes:
+        kind: ``"h1"`` = mean |∇f|², ``"tv"`` = mean Σ_i |∂_i f|, ``"none"``.
+        weight: w_reg.
+    """
+
+    kind: Literal["none", "h1", "tv"] = "none"
+    weight: float = 0.0
+
+
+@dataclass(frozen=True, kw_only=True)
+class PretrainConfig:
+    """Pre-training at the initial guess θ0 (θ frozen; f_V fitted to the initial-guess function).
+
+    Attributes:
+        steps: Optimiser steps.
+        lr: Adam learning rate of W (and of V for function unknowns).
+        w_rgrad: Weight of the residual-gradient loss (BiLO only).
+        w_ref: Weight of the MSE to the reference solution at θ0.
+        w_func: Weight of the MSE of f_V to the initial-guess function (function unknowns).
+        amsgrad: Use AMSGrad (the authors' code does).
+    """
+
+    steps: int = 10_000
+    lr: float = 1e-3
+    w_rgrad: float = 0.1
+    w_ref: float = 1.0
+    w_func: float = 1.0
+    amsgrad: bool = False
+
+    @classmethod
+    def smoke(cls) -> PretrainConfig:
+        """A few steps for tests."""
+        return cls(steps=5)
+
+
+@dataclass(frozen=True, kw_only=True)
+class BiLOFinetuneConfig:
+    """BiLO fine-tuning: simultaneous Adam steps on W (lower level) and θ or V (upper level).
+
+    Attributes:
+        steps: Iterations (one lower and one upper step each).
+        lr_W: Learning rate of the network weights W.
+        lr_theta: Learning rate of θ (or of V for function unknowns).
+        w_rgrad: Weight of the residual-gradient loss in the lower level.
+        regularizer: Regulariser of a function unknown in the upper level.
+        amsgrad: Use AMSGrad.
+        fidelity_every: Call ``exact_data_gradient`` every this many steps (0: never).
+    """
+
+    steps: int = 50_000
+    lr_W: float = 1e-3
+    lr_theta: float = 1e-2
+    w_rgrad: float = 0.1
+    regularizer: RegularizerConfig = field(default_factory=RegularizerConfig)
+    amsgrad: bool = False
+    fidelity_every: int = 0
+
+    @classmethod
+    def smoke(cls) -> BiLOFinetuneConfig:
+        """A few steps for tests."""
+        return cls(steps=5)
+
+
+@dataclass(frozen=True, kw_only=True)
+class PINNFinetuneConfig:
+    """PINN inversion: one Adam over two groups (W: lr_W, θ or V: lr_theta), one loss.
+
+    Attributes:
+        steps: Optimiser steps.
+        lr_W: Learning rate of W.
+        lr_theta: Learning rate of θ (or V).
+        w_dat: Weight of the data loss.
+        regularizer: Regulariser of a function unknown.
+        amsgrad: Use AMSGrad.
+    """
+
+    steps: int = 50_000
+    lr_W: float = 1e-3
+    lr_theta: float = 1e-3
+    w_dat: float = 1.0
+    regularizer: RegularizerConfig = field(default_factory=RegularizerConfig)
+    amsgrad: bool = False
+
+    @classmethod
+    def smoke(cls) -> PINNFinetuneConfig:
+        """A few steps for tests."""
+        return cls(steps=5)
+
+
+@dataclass(frozen=True, kw_only=True)
+class BiLOConfig:
+    """Everything a BiLO run needs besides the problem and the data.
+
+    Attributes:
+        network: Local-operator network.
+        function_network: Unknown-function network (used only for function unknowns).
+        pretrain: Pre-training phase.
+        finetune: Fine-tuning phase.
+        log_every: Record a history row every this many steps (and at each phase's last step).
+    """
+
+    network: NetworkConfig = field(default_factory=NetworkConfig)
+    function_network: FunctionNetworkConfig = field(default_factory=FunctionNetworkConfig)
+    pretrain: PretrainConfig = field(default_factory=PretrainConfig)
+    finetune: BiLOFinetuneConfig = field(default_factory=BiLOFinetuneConfig)
+    log_every: int = 10
+
+    @classmethod
+    def smoke(cls) -> BiLOConfig:
+        """Tiny networks and a few steps, for tests."""
+        return cls(network=NetworkConfig.smoke(), function_network=FunctionNetworkConfig.smoke(),
+                   pretrain=PretrainConfig.smoke(), finetune=BiLOFinetuneConfig.smoke(), log_every=1)
+
+
+@dataclass(frozen=True, kw_only=True)
+class PINNConfig:
+    """Everything a PINN run needs besides the problem and the data.
+
+    Attributes:
+        network: Network (its embedding is never built for the PINN).
+        function_network: Unknown-function network (used only for function unknowns).
+        pretrain: Pre-training at θ0 (``w_rgrad`` is ignored).
+        finetune: Inversion phase.
+        log_every: Record a history row every this many steps.
+    """
+
+    network: NetworkConfig = field(default_factory=NetworkConfig)
+    function_network: FunctionNetworkConfig = field(default_factory=FunctionNetworkConfig)
+    pretrain: PretrainConfig = field(default_factory=PretrainConfig)
+    finetune: PINNFinetuneConfig = field(default_factory=PINNFinetuneConfig)
+    log_every: int = 10
+
+    @classmethod
+    def smoke(cls) -> PINNConfig:
+        """Tiny networks and a few steps, for tests."""
+        return cls(network=NetworkConfig.smoke(), function_network=FunctionNetworkConfig.smoke(),
+                   pretrain=PretrainConfig.smoke(), finetune=PINNFinetuneConfig.smoke(), log_every=1)
+
+
+@dataclass(frozen=True, kw_only=True)
+class CheckpointConfig:
+    """Periodic checkpoints (network, θ, optimiser states, step, history, RNG state).
+
+    Attributes:
+        dir: Directory of the checkpoint files.
+        every: Save every this many steps (counted over both phases).
+        resume: Continue from the last checkpoint in ``dir`` if there is one.
+    """
+
+    dir: Path | str
+    every: int = 1000
+    resume: bool = False
+
+    def __post_init__(self) -> None:
+        if self.every < 1:
+            raise ValueError(f"CheckpointConfig.every must be >= 1, got {self.every}")
+

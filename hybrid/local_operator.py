@@ -1,0 +1,95 @@
+"""The trainable model of one run: the network, the unknowns, and how u and r are evaluated."""
+
+from __future__ import annotations
+
+from typing import final
+
+import torch
+from torch import Tensor, nn
+
+from .config import FunctionNetworkConfig, NetworkConfig
+from .losses import residual_gradient
+from .networks import FunctionNetwork, LocalOperator
+from .problem import AbstractFunctionPDE, AbstractPDE
+
+
+@final
+class HybridModel(nn.Module):
+    """Network u(x, θ; W) (BiLO: θ embedded; PINN: not) plus the unknowns θ or f_V.
+
+    The two groups of trainable tensors are ``weights()`` (W, the lower level) and ``unknowns()``
+    (θ or V, the upper level); they never overlap.
+    """
+
+    def __init__(self, pde: AbstractPDE, theta_init: Tensor | None, *, embed: bool,
+                 network: NetworkConfig, function_network: FunctionNetworkConfig) -> None:
+        super().__init__()
+        self.pde = pde
+        self.is_function = isinstance(pde, AbstractFunctionPDE)
+        n_embed = len(pde.param_names) if embed else 0
+        self.net = LocalOperator(pde.input_dim, n_embed, network)
+        if self.is_function:
+            self.fnet: FunctionNetwork | None = FunctionNetwork(pde.input_dim, function_network)
+            self.theta = None
+        else:
+            self.fnet = None
+            assert theta_init is not None
+            self.theta = nn.Parameter(theta_init.clone())
+
+    def weights(self) -> list[nn.Parameter]:
+        """W: the trainable network weights (including a trainable embedding)."""
+        return [p for p in self.net.parameters() if p.requires_grad]
+
+    def unknowns(self) -> list[nn.Parameter]:
+        """θ (scalar unknowns) or V (the function network's weights)."""
+        if self.fnet is not None:
+            return list(self.fnet.parameters())
+        assert self.theta is not None
+        return [self.theta]
+
+    def function(self, x: Tensor) -> Tensor:
+        """f_V(x) (n,) for function unknowns."""
+        if self.fnet is None or not isinstance(self.pde, AbstractFunctionPDE):
+            raise TypeError("the problem has scalar unknowns, not a function")
+        return self.pde.function_transform(x, self.fnet(x))
+
+    def expand(self, x: Tensor, theta: Tensor | None = None) -> Tensor:
+        """The per-point parameter tensor (n, p): θ repeated per point, or z = f_V(x) (n, 1).
+
+        Args:
+            x: Points (n, d).
+            theta: Scalar unknowns (p,) to use instead of the trained ones.
+        """
+        if self.fnet is not None:
+            return self.function(x).unsqueeze(-1)
+        t = self.theta if theta is None else theta
+        assert t is not None
+        # A (stride-0) per-point view: differentiating w.r.t. it gives per-point derivatives.
+        return t.expand(x.shape[0], t.shape[0])
+
+    def u(self, x: Tensor, theta: Tensor) -> Tensor:
+        """u = T(x, N(x, θ), θ) (n,) for per-point parameters ``theta`` (n, p)."""
+        N = self.net(x, theta if self.net.n_params else None)
+        return self.pde.output_transform(x, N, theta)
+
+    def residual(self, x: Tensor, *, with_gradient: bool) -> tuple[Tensor, Tensor | None]:
+        """Residual r (n,) at points x, and dr/dθ (n, p) if ``with_gradient``.
+
+        Args:
+            x: Points (n, d); a fresh leaf requiring grad is made from them.
+            with_gradient: Also return the residual-gradient (BiLO's lower level).
+        """
+        x = x.detach().requires_grad_(True)
+        theta = self.expand(x)
+        r = self.pde.residual(x, self.u(x, theta), theta)
+        if r.shape != (x.shape[0],):
+            raise ValueError(f"{type(self.pde).__name__}.residual must return shape ({x.shape[0]},), "
+                             f"got {tuple(r.shape)}")
+        return r, (residual_gradient(r, theta) if with_gradient else None)
+
+    def predict(self, x: Tensor, theta: Tensor | None = None) -> Tensor:
+        """u at points x (n,) with the trained unknowns or the given scalar θ (p,)."""
+        with torch.enable_grad():
+            # Transforms may use autograd (e.g. z through f_V), so no no_grad here.
+            xg = x.detach().requires_grad_(self.fnet is not None)
+            return self.u(xg, self.expand(xg, theta)).detach()

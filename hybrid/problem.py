@@ -1,0 +1,68 @@
+"""The problem interface that comparisons implement for the hybrid methods."""
+
+from __future__ import annotations
+
+import abc
+
+from torch import Tensor
+
+
+class AbstractPDE(abc.ABC):
+    """A PDE with unknown scalar parameters, in strong form, for BiLO and the PINN.
+
+    Subclasses (frozen dataclasses are fine) define ``param_names`` and ``input_dim`` as fields or
+    class attributes, and the two methods below. θ is always an explicit argument: ``theta`` has
+    shape (n, p), one row per point, columns ordered like ``param_names``. It is the very tensor
+    that enters the network's embedding, so differentiating the residual with respect to it gives
+    the *total* derivative dr_i/dθ_p.
+    """
+
+    @property
+    @abc.abstractmethod
+    def param_names(self) -> tuple[str, ...]:
+        """Names of the unknowns, in the column order of ``theta``."""
+
+    @property
+    @abc.abstractmethod
+    def input_dim(self) -> int:
+        """Number of input coordinates d (points have shape (n, d))."""
+
+    @abc.abstractmethod
+    def residual(self, x: Tensor, u: Tensor, theta: Tensor) -> Tensor:
+        """Strong-form residual at the points.
+
+        Args:
+            x: Points (n, d); ``requires_grad`` is set, take derivatives of ``u`` with
+                ``torch.autograd.grad(..., create_graph=True)``.
+            u: Solution values (n,), computed from ``x``.
+            theta: Per-point parameters (n, p) (for function unknowns: z = f_V(x), shape (n, 1)).
+
+        Returns:
+            The residual r, shape (n,).
+        """
+
+    @abc.abstractmethod
+    def output_transform(self, x: Tensor, N: Tensor, theta: Tensor) -> Tensor:
+        """Map the raw network output to u, imposing boundary/initial conditions exactly.
+
+        Args:
+            x: Points (n, d).
+            N: Raw network output (n,).
+            theta: Per-point parameters (n, p).
+
+        Returns:
+            u, shape (n,).
+        """
+
+
+class AbstractFunctionPDE(AbstractPDE):
+    """A PDE whose unknown is a function f(x), represented by a network f_V.
+
+    ``param_names`` has exactly one entry (the function's name). ``theta`` in ``residual`` and
+    ``output_transform`` is then the auxiliary variable z = f_V(x), shape (n, 1), which depends on
+    ``x`` through f_V's graph (so ∂z/∂x is available to the residual by autograd).
+    """
+
+    @abc.abstractmethod
+    def function_transform(self, x: Tensor, v: Tensor) -> Tensor:
+        """Map the raw function-network output v (n,) to f(x) (n,), e.g. 1 + x(1-x)·v."""
