@@ -6,3 +6,25 @@ PyPI wheel needs before ``dolfinx``/``petsc4py`` can be imported.
 """
 
 from fem import _loader as _loader  # noqa: F401  (must run before any dolfinx import)
+from fem.evaluation import PointEvaluator as PointEvaluator
+from fem.evaluation import PointsOutsideError as PointsOutsideError
+from fem.forward import EllipticSolution as EllipticSolution
+from fem.forward import TimeSeries as TimeSeries
+from fem.forward import solve_elliptic as solve_elliptic
+from fem.forward import solve_fisher_kpp as solve_fisher_kpp
+from fem.forward import solve_heat as solve_heat
+from fem.meshes import MeshData as MeshData
+from fem.meshes import MeshError as MeshError
+from fem.meshes import box as box
+from fem.meshes import interval as interval
+from fem.meshes import load_mesh as load_mesh
+from fem.meshes import locate_boundary_facets as locate_boundary_facets
+from fem.meshes import rectangle as rectangle
+from fem.metrics import lumped_mass_weights as lumped_mass_weights
+from fem.metrics import relative_l2_error as relative_l2_error
+from fem.metrics import trapezoid_weights as trapezoid_weights
+from fem.points import dof_coordinates as dof_coordinates
+from fem.points import grid_points as grid_points
+from fem.points import quadrature_points as quadrature_points
+from fem.points import sample_boundary as sample_boundary
+from fem.points import sample_interior as sample_interior

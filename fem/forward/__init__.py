@@ -1,0 +1,7 @@
+"""Forward solvers that give the pretraining and validation references."""
+
+from fem.forward.elliptic import EllipticSolution as EllipticSolution
+from fem.forward.elliptic import solve_elliptic as solve_elliptic
+from fem.forward.parabolic import solve_fisher_kpp as solve_fisher_kpp
+from fem.forward.parabolic import solve_heat as solve_heat
+from fem.forward.timeseries import TimeSeries as TimeSeries

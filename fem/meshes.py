@@ -1,0 +1,392 @@
+"""Meshes with tagged cells and facets: built-in boxes and files (gmsh, XDMF, anything meshio reads).
+
+Every mesh comes as a :class:`MeshData` whose boundary facets are tagged, so that the same
+Dirichlet-by-tag code works on built-in and loaded meshes. The built-ins tag all cells 1
+(``"domain"``) and every exterior facet 1 (``"boundary"``).
+
+Files are read on rank 0 and distributed. Errors found on rank 0 are broadcast and raised
+as :class:`MeshError` on every rank, so that no rank is left waiting in a collective.
+"""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ElementTree
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+from mpi4py import MPI
+
+from fem import _loader  # noqa: F401  (before dolfinx)
+import dolfinx  # noqa: E402
+import dolfinx.io  # noqa: E402
+import dolfinx.io.gmsh  # noqa: E402
+from dolfinx import mesh as dmesh  # noqa: E402
+
+DOMAIN_TAG = 1
+BOUNDARY_TAG = 1
+
+# meshio's linear cell names -> (DOLFINx cell type name, topological dimension)
+_MESHIO_CELLS = {
+    "line": ("interval", 1),
+    "triangle": ("triangle", 2),
+    "quad": ("quadrilateral", 2),
+    "tetra": ("tetrahedron", 3),
+    "hexahedron": ("hexahedron", 3),
+}
+_MESHIO_FACETS = {"vertex": 0, "line": 1, "triangle": 2, "quad": 2}
+
+
+class MeshError(ValueError):
+    """A mesh file could not be turned into a domain (the message names the file and the reason)."""
+
+
+@dataclass(frozen=True)
+class MeshData:
+    """A distributed mesh with its tags.
+
+    Attributes:
+        mesh: The DOLFINx mesh (geometric dimension = topological dimension for domains).
+        cell_tags: Cell markers (``None`` if the source had none).
+        facet_tags: Facet markers (``None`` if the source had none).
+        physical_groups: Name -> ``(dim, tag)``, e.g. ``{"boundary": (1, 1)}``.
+    """
+
+    mesh: dmesh.Mesh
+    cell_tags: dmesh.MeshTags | None
+    facet_tags: dmesh.MeshTags | None
+    physical_groups: dict[str, tuple[int, int]] = field(default_factory=dict)
+
+    @property
+    def comm(self) -> MPI.Comm:
+        """The mesh communicator."""
+        return self.mesh.comm
+
+    @property
+    def gdim(self) -> int:
+        """Geometric dimension."""
+        return int(self.mesh.geometry.dim)
+
+    @property
+    def tdim(self) -> int:
+        """Topological dimension."""
+        return int(self.mesh.topology.dim)
+
+
+def _tag_all(msh: dmesh.Mesh, name: str) -> MeshData:
+    tdim = msh.topology.dim
+    n_cells = msh.topology.index_map(tdim).size_local + msh.topology.index_map(tdim).num_ghosts
+    cells = np.arange(n_cells, dtype=np.int32)
+    cell_tags = dmesh.meshtags(msh, tdim, cells, np.full(n_cells, DOMAIN_TAG, dtype=np.int32))
+    msh.topology.create_connectivity(tdim - 1, tdim)
+    facets = dmesh.exterior_facet_indices(msh.topology)
+    facet_tags = dmesh.meshtags(msh, tdim - 1, facets, np.full(len(facets), BOUNDARY_TAG, dtype=np.int32))
+    cell_tags.name, facet_tags.name = "cell_tags", "facet_tags"
+    groups = {"domain": (tdim, DOMAIN_TAG), "boundary": (tdim - 1, BOUNDARY_TAG)}
+    return MeshData(msh, cell_tags, facet_tags, groups)
+
+
+def interval(comm: MPI.Comm, n: int, bounds: tuple[float, float] = (0.0, 1.0)) -> MeshData:
+    """Uniform interval mesh of ``n`` cells on ``[bounds[0], bounds[1]]``; both end points tagged 1."""
+    return _tag_all(dmesh.create_interval(comm, int(n), [float(bounds[0]), float(bounds[1])]), "interval")
+
+
+def rectangle(
+    comm: MPI.Comm,
+    n: tuple[int, int] = (16, 16),
+    bounds: tuple[Sequence[float], Sequence[float]] = ((0.0, 0.0), (1.0, 1.0)),
+    cell: Literal["triangle", "quadrilateral"] = "triangle",
+) -> MeshData:
+    """Structured rectangle mesh between the corners ``bounds = (lower_left, upper_right)``.
+
+    Args:
+        comm: Communicator to distribute over.
+        n: Cells per direction ``(nx, ny)``.
+        bounds: ``((x0, y0), (x1, y1))``.
+        cell: ``"triangle"`` or ``"quadrilateral"``.
+
+    Returns:
+        MeshData with cells tagged 1 and the whole boundary tagged 1.
+    """
+    ct = {"triangle": dmesh.CellType.triangle, "quadrilateral": dmesh.CellType.quadrilateral}[cell]
+    pts = [np.asarray(b, dtype=np.float64) for b in bounds]
+    return _tag_all(dmesh.create_rectangle(comm, pts, [int(k) for k in n], cell_type=ct), "rectangle")
+
+
+def box(
+    comm: MPI.Comm,
+    n: tuple[int, int, int] = (4, 4, 4),
+    bounds: tuple[Sequence[float], Sequence[float]] = ((0.0, 0.0, 0.0), (1.0, 1.0, 1.0)),
+    cell: Literal["tetrahedron", "hexahedron"] = "tetrahedron",
+) -> MeshData:
+    """Structured box mesh between the corners ``bounds = (lower, upper)``; boundary tagged 1."""
+    ct = {"tetrahedron": dmesh.CellType.tetrahedron, "hexahedron": dmesh.CellType.hexahedron}[cell]
+    pts = [np.asarray(b, dtype=np.float64) for b in bounds]
+    return _tag_all(dmesh.create_box(comm, pts, [int(k) for k in n], cell_type=ct), "box")
+
+
+def locate_boundary_facets(meshdata: MeshData, tags: int | Sequence[int] | None = None) -> np.ndarray:
+    """Local facet indices (owned and ghost) on the exterior boundary or carrying the given tags.
+
+    Collective (the set of existing tags is gathered from all ranks).
+
+    Args:
+        meshdata: The mesh and its tags.
+        tags: A facet tag, several, or ``None`` for the whole exterior boundary.
+
+    Returns:
+        Sorted int32 facet indices of this rank.
+
+    Raises:
+        MeshError: A requested tag exists on no rank (the message lists the available tags).
+    """
+    msh = meshdata.mesh
+    tdim = msh.topology.dim
+    msh.topology.create_connectivity(tdim - 1, tdim)
+    if tags is None:
+        return np.asarray(dmesh.exterior_facet_indices(msh.topology), dtype=np.int32)
+    wanted = [int(t) for t in np.atleast_1d(tags)]
+    ft = meshdata.facet_tags
+    local = np.unique(ft.values) if ft is not None else np.zeros(0, dtype=np.int32)
+    available = sorted({int(v) for part in msh.comm.allgather(local) for v in part})
+    missing = [t for t in wanted if t not in available]
+    if missing:
+        raise MeshError(f"facet tag(s) {missing} not found in the mesh; available facet tags: "
+                        f"{available} (physical groups: {meshdata.physical_groups})")
+    return np.unique(np.concatenate([ft.find(t) for t in wanted])).astype(np.int32)
+
+
+# --------------------------------------------------------------------------- files
+
+
+def _raise_from_root(comm: MPI.Comm, error: str | None, root: int = 0) -> None:
+    """Broadcast rank ``root``'s error message and raise it on every rank."""
+    error = comm.bcast(error, root=root)
+    if error:
+        raise MeshError(error)
+
+
+def load_mesh(path: str | Path, comm: MPI.Comm = MPI.COMM_WORLD, gdim: int | None = None) -> MeshData:
+    """Read a mesh file and distribute it over ``comm``.
+
+    ``.msh`` files go through ``dolfinx.io.gmsh`` (physical groups become cell and facet tags;
+    a file without physical groups falls back to meshio). XDMF files written by DOLFINx (a grid
+    named ``"mesh"``) are read with ``dolfinx.io.XDMFFile``, with every other grid read as
+    tags. Everything else is read with meshio on rank 0: the cell block of highest dimension
+    becomes the mesh, integer cell data (``gmsh:physical`` first) becomes cell tags, and
+    the same data on blocks one dimension lower becomes facet tags.
+
+    Collective. Only linear cells are supported on the meshio route.
+
+    Args:
+        path: The file.
+        comm: Communicator to distribute over.
+        gdim: Geometric dimension; default: the topological dimension of the cells. A value
+            different from the cells' dimension is an error (domains, not manifolds).
+
+    Returns:
+        MeshData.
+
+    Raises:
+        MeshError: Missing, unreadable or corrupt file, no cells, unsupported or mixed cell
+            types, cells whose dimension differs from ``gdim``; raised on every rank.
+    """
+    path = Path(path)
+    error = None
+    if comm.rank == 0 and not path.is_file():
+        error = f"mesh file {str(path)!r} does not exist" if not path.exists() else \
+            f"mesh path {str(path)!r} is not a file"
+    _raise_from_root(comm, error)
+    suffix = path.suffix.lower()
+    if suffix == ".msh":
+        md = _load_gmsh(path, comm, gdim)
+        if md is not None:
+            return md
+    if suffix == ".xdmf":
+        md = _load_dolfinx_xdmf(path, comm, gdim)
+        if md is not None:
+            return md
+    return _load_meshio(path, comm, gdim)
+
+
+def _check_dims(path: Path, tdim: int, gdim: int | None, cell_names: str) -> str | None:
+    if gdim is not None and gdim != tdim:
+        return (f"mesh file {str(path)!r}: asked for a {gdim}-dimensional domain but its cells of highest "
+                f"dimension are {tdim}-dimensional ({cell_names}); mixed dimensions are not supported")
+    return None
+
+
+def _load_gmsh(path: Path, comm: MPI.Comm, gdim: int | None) -> MeshData | None:
+    """Read with gmsh on rank 0; ``None`` when the file has no physical groups (meshio handles it)."""
+    import gmsh
+
+    error, tdim, has_groups = None, 0, False
+    if comm.rank == 0:
+        gmsh.initialize(interruptible=False)
+        gmsh.option.setNumber("General.Terminal", 0)
+        try:
+            gmsh.model.add("load_mesh")
+            gmsh.merge(str(path))
+            types = [gmsh.model.mesh.getElementProperties(t)[:2] for t in gmsh.model.mesh.getElementTypes()]
+            dims = {int(d) for _, d in types}
+            tdim = max(dims) if dims else 0
+            has_groups = len(gmsh.model.getPhysicalGroups()) > 0
+            if tdim == 0:
+                error = (f"mesh file {str(path)!r} has no cells of dimension >= 1 (empty, corrupt or not "
+                         f"a gmsh file?; element types found: {[n for n, _ in types] or 'none'})")
+            else:
+                top = [str(n) for n, d in types if d == tdim]
+                if len(top) > 1:
+                    error = f"mesh file {str(path)!r}: mixed cell types {top} are not supported"
+                error = error or _check_dims(path, tdim, gdim, ", ".join(top))
+        except Exception as exc:  # gmsh raises a bare Exception on unreadable files
+            error = f"mesh file {str(path)!r} could not be read by gmsh (corrupt or not a .msh file?): {exc}"
+        if error or not has_groups:
+            gmsh.finalize()
+    _raise_from_root(comm, error)
+    tdim, has_groups = comm.bcast((tdim, has_groups), root=0)
+    if not has_groups:
+        return None
+    try:
+        md = dolfinx.io.gmsh.model_to_mesh(gmsh.model if comm.rank == 0 else None, comm, 0, gdim=tdim)
+    finally:
+        if comm.rank == 0:
+            gmsh.finalize()
+    groups = {str(name): (int(g[0]), int(g[1])) for name, g in md.physical_groups.items()}
+    return MeshData(md.mesh, md.cell_tags, md.facet_tags, groups)
+
+
+def _load_dolfinx_xdmf(path: Path, comm: MPI.Comm, gdim: int | None) -> MeshData | None:
+    """Read an XDMF file written by DOLFINx; ``None`` when it has no grid without data (meshio's layout).
+
+    DOLFINx writes the mesh as a grid without ``Attribute`` and each MeshTags as a grid with one.
+    """
+    error, names, mesh_names = None, [], []
+    if comm.rank == 0:
+        try:
+            root = ElementTree.parse(path).getroot()
+            grids = list(root.iter("Grid"))
+            names = [g.get("Name", "") for g in grids]
+            mesh_names = [g.get("Name", "") for g in grids if g.find("Attribute") is None
+                          and g.find("Topology") is not None]
+        except (ElementTree.ParseError, OSError) as exc:
+            error = f"mesh file {str(path)!r} is not readable XDMF (corrupt?): {exc}"
+    _raise_from_root(comm, error)
+    names, mesh_names = comm.bcast((names, mesh_names), root=0)
+    if not mesh_names:
+        return None
+    mesh_name = "mesh" if "mesh" in mesh_names else mesh_names[0]
+    with dolfinx.io.XDMFFile(comm, str(path), "r") as xdmf:
+        msh = xdmf.read_mesh(name=mesh_name)
+        tdim = msh.topology.dim
+        cell_tags = facet_tags = None
+        for name in names:
+            if name in mesh_names:
+                continue
+            msh.topology.create_connectivity(tdim - 1, tdim)
+            tags = xdmf.read_meshtags(msh, name=name)
+            if tags.dim == tdim and cell_tags is None:
+                cell_tags = tags
+            elif tags.dim == tdim - 1 and facet_tags is None:
+                facet_tags = tags
+    _raise_from_root(comm, _check_dims(path, tdim, gdim, str(msh.topology.cell_type.name))
+                     if comm.rank == 0 else None)
+    if msh.geometry.dim != tdim:
+        raise MeshError(f"mesh file {str(path)!r}: geometry has {msh.geometry.dim} coordinates for "
+                        f"{tdim}-dimensional cells; write the mesh with gdim={tdim}")
+    return MeshData(msh, cell_tags, facet_tags, {})
+
+
+def _integer_cell_data(mesh: Any, block: int) -> np.ndarray | None:
+    """The integer tags of one meshio cell block (``gmsh:physical`` first), or ``None``."""
+    keys = sorted(mesh.cell_data, key=lambda k: (k != "gmsh:physical", k))
+    for key in keys:
+        data = np.asarray(mesh.cell_data[key][block])
+        if data.ndim == 1 and np.issubdtype(data.dtype, np.integer):
+            return data.astype(np.int32)
+    return None
+
+
+def _read_meshio_on_root(path: Path, gdim: int | None) -> tuple[str | None, dict[str, Any]]:
+    import meshio
+
+    try:
+        m = meshio.read(str(path))
+    except (Exception, SystemExit) as exc:  # meshio raises many kinds of errors, and may sys.exit
+        return f"mesh file {str(path)!r} could not be read by meshio (corrupt or unknown format?): " \
+               f"{type(exc).__name__}: {exc}", {}
+    found = [b.type for b in m.cells]
+    higher = [t for t in found if t not in _MESHIO_CELLS and t not in _MESHIO_FACETS]
+    if higher:
+        return (f"mesh file {str(path)!r}: unsupported cell type(s) {higher} "
+                f"(only linear cells: {sorted(_MESHIO_CELLS)})"), {}
+    known = [(i, b) for i, b in enumerate(m.cells) if b.type in _MESHIO_CELLS and len(b.data)]
+    if not known:
+        return (f"mesh file {str(path)!r} has no supported cells (found: {found or 'none'}; supported "
+                f"linear cells: {sorted(_MESHIO_CELLS)})"), {}
+    tdim = max(_MESHIO_CELLS[b.type][1] for _, b in known)
+    top = [(i, b) for i, b in known if _MESHIO_CELLS[b.type][1] == tdim]
+    if len({b.type for _, b in top}) > 1:
+        return f"mesh file {str(path)!r}: mixed cell types {[b.type for _, b in top]} are not supported", {}
+    error = _check_dims(path, tdim, gdim, top[0][1].type)
+    if error:
+        return error, {}
+    cell_type = _MESHIO_CELLS[top[0][1].type][0]
+    cells = np.concatenate([b.data for _, b in top]).astype(np.int64)
+    cell_values = [_integer_cell_data(m, i) for i, _ in top]
+    cell_tags = np.concatenate(cell_values) if all(v is not None for v in cell_values) else None
+    facets = [(b.data.astype(np.int64), _integer_cell_data(m, i)) for i, b in enumerate(m.cells)
+              if _MESHIO_FACETS.get(b.type) == tdim - 1]
+    facets = [(f, v) for f, v in facets if v is not None and len(f)]
+    x = np.asarray(m.points, dtype=np.float64)
+    if x.shape[1] > tdim and np.any(np.abs(x[:, tdim:]) > 0):
+        return (f"mesh file {str(path)!r}: {tdim}-dimensional cells have non-zero coordinates beyond "
+                f"axis {tdim} (a manifold, not a domain)"), {}
+    groups = {str(k): (int(v[1]), int(v[0])) for k, v in (m.field_data or {}).items() if len(v) >= 2}
+    return None, {"tdim": tdim, "cell_type": cell_type, "cells": cells, "x": x[:, :tdim].copy(),
+                  "cell_tags": cell_tags, "facets": facets, "groups": groups}
+
+
+def _load_meshio(path: Path, comm: MPI.Comm, gdim: int | None) -> MeshData:
+    from basix.ufl import element
+
+    error, data = (None, {}) if comm.rank != 0 else _read_meshio_on_root(path, gdim)
+    _raise_from_root(comm, error)
+    tdim, cell_type, has_cell_tags, has_facets = comm.bcast(
+        (data.get("tdim"), data.get("cell_type"), data.get("cell_tags") is not None,
+         len(data.get("facets", [])) > 0), root=0)
+    ct = dmesh.to_type(cell_type)
+    nv = {"interval": 2, "triangle": 3, "quadrilateral": 4, "tetrahedron": 4, "hexahedron": 8}[cell_type]
+    perm = dolfinx.io.gmsh.cell_perm_array(ct, nv)  # VTK/meshio and gmsh agree for linear cells
+    if comm.rank == 0:
+        cells, x = data["cells"][:, perm], data["x"]
+    else:
+        cells, x = np.zeros((0, nv), dtype=np.int64), np.zeros((0, tdim), dtype=np.float64)
+    coord_el = element("Lagrange", cell_type, 1, shape=(tdim,), dtype=np.float64)
+    msh = dmesh.create_mesh(comm, cells, coord_el, x)
+
+    def tags_of(dim: int, entities: np.ndarray, values: np.ndarray) -> dmesh.MeshTags:
+        local_e, local_v = dolfinx.io.distribute_entity_data(msh, dim, entities, values)
+        msh.topology.create_connectivity(dim, tdim)
+        adj = dolfinx.graph.adjacencylist(local_e)
+        return dmesh.meshtags_from_entities(msh, dim, adj, local_v.astype(np.int32, copy=False))
+
+    cell_tags = facet_tags = None
+    if has_cell_tags:
+        if comm.rank == 0:
+            ent, val = data["cells"], data["cell_tags"]
+        else:
+            ent, val = np.zeros((0, nv), dtype=np.int64), np.zeros(0, dtype=np.int32)
+        cell_tags = tags_of(tdim, ent, val)
+    if has_facets:
+        nfv = comm.bcast(data["facets"][0][0].shape[1] if comm.rank == 0 else None, root=0)
+        if comm.rank == 0:
+            ent = np.concatenate([f for f, _ in data["facets"] if f.shape[1] == nfv])
+            val = np.concatenate([v for f, v in data["facets"] if f.shape[1] == nfv])
+        else:
+            ent, val = np.zeros((0, nfv), dtype=np.int64), np.zeros(0, dtype=np.int32)
+        facet_tags = tags_of(tdim - 1, ent, val)
+    groups = comm.bcast(data.get("groups", {}), root=0)
+    return MeshData(msh, cell_tags, facet_tags, groups)
