@@ -20,6 +20,7 @@ fi
 "$VENV/bin/python" -m pip install -q --upgrade 'pip>=24' 
 echo "[venv] installing requirements.lock (torch is a large download on first install, ~1 min)"
 "$VENV/bin/python" -m pip install -q --progress-bar off -r requirements.lock
-"$VENV/bin/python" -m pip install -q --no-deps --no-build-isolation -e .
+# PYTHONWARNINGS: setuptools prints a long, harmless banner about editable installs.
+PYTHONWARNINGS=ignore "$VENV/bin/python" -m pip install -q --no-deps --no-build-isolation -e .
 "$VENV/bin/python" -c 'import fem, hybrid, dolfinx, torch; print("[venv] ok: dolfinx", dolfinx.__version__, "torch", torch.__version__)'
 echo "$want" > "$stamp"
