@@ -1,0 +1,471 @@
+r"""The reduced functional J(m) of the coefficient problem −∇·(a∇u) = f and its adjoint derivative.
+
+With the weak residual F(u, m; v) = ∫ a(m)∇u·∇v − f v (or any residual affine in u),
+a = g(m), an observation operator B and data d,
+
+    J(m) = ½‖B u(m) − d‖² + Σ_k R_k(m),     F(u(m), m; v) = 0 for all v.
+
+One derivative costs one forward and one adjoint solve:
+
+* forward: A u = b with A = ∂F/∂u (``ufl.derivative`` of F) and b = −F(0, m; ·);
+* adjoint: Aᵀ λ = Bᵀ(B u − d) with homogeneous Dirichlet data, solved with the same
+  assembled operator and the same KSP/preconditioner (A is symmetric after the
+  symmetric Dirichlet lifting, so Aᵀ = A);
+* derivative (the dual vector, a PETSc Vec): dJ = −∂F/∂m(u, m; λ)[q] + Σ_k ∂R_k/∂m[q],
+  one vector assembly of a form taken with ``ufl.derivative`` from the same F;
+* gradient (its Riesz representative in L²(Q)): M g = dJ with the mass matrix of the
+  coefficient space Q (diagonal for DG0).
+
+References:
+    Hinze, Pinnau, Ulbrich, Ulbrich, *Optimization with PDE Constraints* (2009), §1.6;
+    Villa, Petra, Ghattas, hIPPYlib, ACM TOMS 47 (2021).
+"""
+
+from __future__ import annotations
+
+from fem import _loader as _loader  # noqa: F401  (loads MPI before dolfinx/petsc4py)
+
+# isort: split
+
+from collections.abc import Callable, Sequence
+from typing import Literal, final
+
+import dolfinx
+import dolfinx.fem.petsc
+import numpy as np
+import ufl
+from mpi4py import MPI
+from petsc4py import PETSc
+
+from adjoint.maps import AbstractCoefficientMap, IdentityMap
+from adjoint.problem import DirichletData, FixedCoefficient, SolverConfig
+from adjoint.regularization import AbstractRegularization
+
+Parameter = np.ndarray | PETSc.Vec | dolfinx.fem.Function
+Residual = Callable[[ufl.core.expr.Expr, ufl.core.expr.Expr, ufl.core.expr.Expr], ufl.Form]
+Source = float | Callable[[ufl.SpatialCoordinate], ufl.core.expr.Expr]
+
+
+class CoefficientError(ValueError):
+    """The parameter m is non-finite or gives a coefficient a = g(m) that is not > 0."""
+
+
+def raise_collectively(comm: MPI.Comm, message: str | None, exc: type[Exception] = ValueError) -> None:
+    """Raise ``exc`` on every rank if any rank has a non-empty ``message`` (first one wins).
+
+    Validation is collective so that one rank never raises while the others wait in a
+    collective call.
+    """
+    messages = comm.allgather(message)
+    first = next((msg for msg in messages if msg), None)
+    if first is not None:
+        raise exc(first)
+
+
+def _set_options(obj: PETSc.KSP, prefix: str, options: dict[str, object]) -> None:
+    opts = PETSc.Options()
+    written = []
+    for key, value in options.items():
+        if not opts.hasName(prefix + key):
+            opts[prefix + key] = value
+            written.append(prefix + key)
+    obj.setOptionsPrefix(prefix)
+    obj.setFromOptions()
+    for name in written:
+        opts.delValue(name)
+
+
+def _with_quadrature_degree(form: ufl.Form, degree: int | None) -> ufl.Form:
+    """Give every integral of ``form`` without an explicit quadrature degree the degree ``degree``."""
+    if degree is None:
+        return form
+    integrals = []
+    for itg in form.integrals():
+        metadata = dict(itg.metadata())
+        metadata.setdefault("quadrature_degree", degree)
+        integrals.append(itg.reconstruct(metadata=metadata))
+    return ufl.Form(integrals)
+
+
+def _ghost_update(x: PETSc.Vec, mode: str) -> None:
+    if mode == "reverse":
+        x.ghostUpdate(addv=PETSc.InsertMode.ADD, mode=PETSc.ScatterMode.REVERSE)
+    else:
+        x.ghostUpdate(addv=PETSc.InsertMode.INSERT, mode=PETSc.ScatterMode.FORWARD)
+
+
+@final
+class ReducedFunctional:
+    """J(m) = ½‖B u(m) − d‖² + Σ R_k for −∇·(g(m)∇u) = f, with an adjoint derivative.
+
+    The parameter m lives in ``Q`` (P1 nodal or DG0 cellwise); parameters are passed as
+    numpy arrays of this rank's owned values of Q, PETSc Vecs in Q's layout, or
+    ``Function`` objects on Q. The last forward state (and adjoint) is cached while m is
+    unchanged. ``n_forward``, ``n_adjoint`` and ``n_riesz`` count the linear solves.
+
+    Args:
+        msh: the mesh (1D to 3D).
+        observation: the observation operator B (``PETSc.Mat``; rows: this rank's
+            observations, columns: the dofs of the state space V in its PETSc layout).
+        data: this rank's data d (numpy, one entry per local row of B).
+        coefficient_space: ``"P1"`` (nodal) or ``"DG0"`` (cellwise) coefficient.
+        coefficient_map: a = g(m); :class:`~adjoint.maps.IdentityMap` by default.
+        regularization: regularisers R_k (see :mod:`adjoint.regularization`).
+        source: f, a constant or ``x -> UFL expression`` (x the spatial coordinate);
+            used by the default residual.
+        residual: optional weak residual ``(u, a, v) -> ufl.Form``, affine in u,
+            replacing the default ∫ a∇u·∇v − f v (then ``source`` must be ``None``).
+        dirichlet: Dirichlet data of the state (default u = 0 on the whole boundary).
+        facet_tags: ``dolfinx.mesh.MeshTags`` of facets, needed when tags are given.
+        fixed_coefficient: keep m fixed on tagged boundary facets (see
+            :class:`~adjoint.problem.FixedCoefficient`).
+        state_degree: Lagrange degree of the state space V.
+        quadrature_degree: quadrature degree of every integral without one of its own.
+            Default: UFL's estimate for the identity map; ``2 * state_degree + 1`` for
+            other maps, whose exp() would otherwise drive the estimate (and the assembly
+            time) up. The discrete J and its derivative use the same rule, so the derivative
+            stays exact.
+        solver: PETSc options (see :class:`~adjoint.problem.SolverConfig`).
+
+    Evaluating at a parameter with non-finite values or a coefficient that is not > 0
+    raises :class:`CoefficientError` (a ``ValueError``) on every rank.
+
+    Raises:
+        ValueError: wrong data length, non-finite data, unknown facet tag, B not
+            matching V, an unknown coefficient space.
+    """
+
+    def __init__(
+        self,
+        msh: dolfinx.mesh.Mesh,
+        *,
+        observation: PETSc.Mat,
+        data: np.ndarray,
+        coefficient_space: Literal["P1", "DG0"] = "P1",
+        coefficient_map: AbstractCoefficientMap | None = None,
+        regularization: Sequence[AbstractRegularization] = (),
+        source: Source | None = 1.0,
+        residual: Residual | None = None,
+        dirichlet: Sequence[DirichletData] = (DirichletData(),),
+        facet_tags: dolfinx.mesh.MeshTags | None = None,
+        fixed_coefficient: FixedCoefficient | None = None,
+        state_degree: int = 1,
+        quadrature_degree: int | None = None,
+        solver: SolverConfig | None = None,
+    ) -> None:
+        comm = msh.comm
+        self.comm = comm
+        self.mesh = msh
+        if coefficient_space not in ("P1", "DG0"):
+            raise ValueError(f"coefficient_space must be 'P1' or 'DG0', got {coefficient_space!r}")
+        if residual is not None and source is not None:
+            raise ValueError("pass either a residual or a source (the source is used only by the "
+                             "default residual); set source=None with a custom residual")
+        self.coefficient_space = coefficient_space
+        self.coefficient_map = coefficient_map if coefficient_map is not None else IdentityMap()
+        self.regularization = tuple(regularization)
+        self.solver_config = solver if solver is not None else SolverConfig()
+        tdim = msh.topology.dim
+        msh.topology.create_connectivity(tdim - 1, tdim)
+
+        self.V = dolfinx.fem.functionspace(msh, ("Lagrange", state_degree))
+        self.Q = dolfinx.fem.functionspace(msh, ("Lagrange", 1) if coefficient_space == "P1"
+                                           else ("DG", 0))
+        self._check_observation(observation, data)
+        self.B = observation
+        self.d = observation.createVecLeft()
+        self.d.array[:] = np.asarray(data, dtype=float)
+        self._r = observation.createVecLeft()
+
+        # Boundary conditions of the state and the fixed parameter dofs.
+        known_tags = self._known_tags(facet_tags)
+        self.bcs = []
+        for bc_data in dirichlet:
+            facets = self._facets(bc_data.tags, facet_tags, known_tags, "DirichletData")
+            dofs = dolfinx.fem.locate_dofs_topological(self.V, tdim - 1, facets)
+            g = dolfinx.fem.Function(self.V)
+            if callable(bc_data.value):
+                g.interpolate(bc_data.value)
+            else:
+                g.x.array[:] = float(bc_data.value)
+            self.bcs.append(dolfinx.fem.dirichletbc(g, dofs))
+        n_owned_v = self.V.dofmap.index_map.size_local
+        self._bc_dofs_owned = np.unique(np.concatenate(
+            [bc.dof_indices()[0][: bc.dof_indices()[1]] for bc in self.bcs] + [np.zeros(0, np.int32)]))
+        assert np.all(self._bc_dofs_owned < n_owned_v)
+
+        self._fixed_dofs_all = np.zeros(0, dtype=np.int32)
+        if fixed_coefficient is not None:
+            facets = self._facets(fixed_coefficient.tags, facet_tags, known_tags, "FixedCoefficient")
+            if coefficient_space == "P1":
+                self._fixed_dofs_all = dolfinx.fem.locate_dofs_topological(self.Q, tdim - 1, facets)
+            else:
+                cells = dolfinx.mesh.compute_incident_entities(msh.topology, facets, tdim - 1, tdim)
+                self._fixed_dofs_all = dolfinx.fem.locate_dofs_topological(self.Q, tdim, cells)
+        self.n_local = self.Q.dofmap.index_map.size_local
+        self.fixed_dofs = np.sort(self._fixed_dofs_all[self._fixed_dofs_all < self.n_local])
+
+        # Forms: everything is derived from the one weak residual F(u, m; v).
+        self.m = dolfinx.fem.Function(self.Q, name="m")
+        self.u = dolfinx.fem.Function(self.V, name="u")
+        self.adjoint_state = dolfinx.fem.Function(self.V, name="lambda")
+        u0 = dolfinx.fem.Function(self.V)  # zero: b = −F(0, m; v)
+        v, du = ufl.TestFunction(self.V), ufl.TrialFunction(self.V)
+        q = ufl.TestFunction(self.Q)
+        a_coef = self.coefficient_map.ufl(self.m)
+        if residual is None:
+            x = ufl.SpatialCoordinate(msh)
+            f = source(x) if callable(source) else dolfinx.fem.Constant(msh, float(source))
+            F = ufl.inner(a_coef * ufl.grad(self.u), ufl.grad(v)) * ufl.dx - f * v * ufl.dx
+        else:
+            F = residual(self.u, a_coef, v)
+        if quadrature_degree is None and not isinstance(self.coefficient_map, IdentityMap):
+            quadrature_degree = 2 * state_degree + 1
+        F = _with_quadrature_degree(F, quadrature_degree)
+        self.weak_residual = F
+        self._a = dolfinx.fem.form(ufl.derivative(F, self.u, du))
+        self._L = dolfinx.fem.form(-ufl.replace(F, {self.u: u0}))
+        reg_forms = [_with_quadrature_degree(
+            R.form(a_coef if R.on == "coefficient" else self.m, coefficient_space, msh), quadrature_degree)
+            for R in self.regularization]
+        dJ = -ufl.derivative(ufl.replace(F, {v: self.adjoint_state}), self.m, q)
+        for R_form in reg_forms:
+            dJ = dJ + ufl.derivative(R_form, self.m, q)
+        self._dJ = dolfinx.fem.form(dJ)
+        self._R = dolfinx.fem.form(sum(reg_forms[1:], reg_forms[0])) if reg_forms else None
+
+        # Operators and solvers, created once.
+        self.A = dolfinx.fem.petsc.create_matrix(self._a)
+        self._b = dolfinx.fem.petsc.create_vector(self.V)
+        self._rhs_adj = dolfinx.fem.petsc.create_vector(self.V)
+        self.ksp = PETSc.KSP().create(comm)
+        self.ksp.setOperators(self.A)
+        _set_options(self.ksp, self.solver_config.prefix, dict(self.solver_config.state_options))
+        self._init_riesz()
+
+        self.n_forward = 0
+        self.n_adjoint = 0
+        self.n_riesz = 0
+        self._m_state: np.ndarray | None = None
+        self._m_derivative: np.ndarray | None = None
+        self._derivative: PETSc.Vec | None = None
+
+    # ----------------------------------------------------------------------------- validation
+    def _check_observation(self, B: PETSc.Mat, data: np.ndarray) -> None:
+        imap = self.V.dofmap.index_map
+        (rows, _), (cols, cols_global) = B.getSizes()
+        msg = None
+        if cols != imap.size_local or cols_global != imap.size_global:
+            msg = (f"observation operator has {cols} local / {cols_global} global columns but the "
+                   f"state space has {imap.size_local} local / {imap.size_global} global dofs")
+        data = np.asarray(data)
+        if msg is None and (data.ndim != 1 or data.shape[0] != rows):
+            msg = (f"data has shape {data.shape} on rank {self.comm.rank} but the observation "
+                   f"operator has {rows} rows there (B rows != len(d))")
+        if msg is None and not np.all(np.isfinite(data)):
+            msg = f"data contains non-finite values on rank {self.comm.rank}"
+        raise_collectively(self.comm, msg)
+
+    def _known_tags(self, facet_tags: dolfinx.mesh.MeshTags | None) -> set[int]:
+        local = set() if facet_tags is None else {int(t) for t in np.unique(facet_tags.values)}
+        return set().union(*self.comm.allgather(local))
+
+    def _facets(self, tags: tuple[int, ...] | None, facet_tags: dolfinx.mesh.MeshTags | None,
+                known: set[int], what: str) -> np.ndarray:
+        if tags is None:
+            return dolfinx.mesh.exterior_facet_indices(self.mesh.topology)
+        if facet_tags is None:
+            raise ValueError(f"{what} has tags {tags} but no facet_tags were given")
+        unknown = sorted(set(tags) - known)
+        if unknown:
+            raise ValueError(f"{what}: unknown facet tag(s) {unknown}; the facet tags are {sorted(known)}")
+        return np.unique(np.concatenate([facet_tags.find(t) for t in tags])).astype(np.int32)
+
+    def _set_parameter(self, m: Parameter) -> np.ndarray:
+        """Validate m, copy it into ``self.m`` and return the owned values."""
+        values = self.as_array(m)
+        msg = None
+        if not np.all(np.isfinite(values)):
+            msg = f"parameter m has non-finite values on rank {self.comm.rank}"
+        else:
+            a = self.coefficient_map.numpy(values)
+            if a.size and not (np.all(np.isfinite(a)) and a.min() > 0.0):
+                msg = (f"the coefficient a = g(m) must be finite and > 0; on rank {self.comm.rank} "
+                       f"its values lie in [{a.min():.6g}, {a.max():.6g}]")
+        raise_collectively(self.comm, msg, CoefficientError)
+        self.m.x.array[: self.n_local] = values
+        self.m.x.scatter_forward()
+        return values
+
+    def as_array(self, m: Parameter) -> np.ndarray:
+        """Return a copy of this rank's owned values of a parameter (numpy, Vec or Function)."""
+        if isinstance(m, dolfinx.fem.Function):
+            values = m.x.array[: self.n_local]
+        elif isinstance(m, PETSc.Vec):
+            values = m.array_r
+        else:
+            values = np.asarray(m, dtype=float)
+        if values.shape != (self.n_local,):
+            raise ValueError(f"parameter has shape {values.shape} on rank {self.comm.rank}; expected "
+                             f"({self.n_local},), the owned dofs of the {self.coefficient_space} space")
+        return np.array(values, dtype=float)
+
+    def _unchanged(self, cached: np.ndarray | None, values: np.ndarray) -> bool:
+        same = cached is not None and np.array_equal(cached, values)
+        return bool(self.comm.allreduce(same, op=MPI.LAND))
+
+    # ----------------------------------------------------------------------------- solves
+    def _solve(self, b: PETSc.Vec, x: PETSc.Vec, what: str) -> None:
+        self.ksp.solve(b, x)
+        reason = self.ksp.getConvergedReason()
+        if reason < 0:
+            raise RuntimeError(f"{what} solve did not converge (KSP reason {reason}, "
+                               f"{self.ksp.getIterationNumber()} iterations)")
+        _ghost_update(x, "forward")
+
+    def _forward(self, m: Parameter) -> None:
+        values = self._set_parameter(m)
+        if self._unchanged(self._m_state, values):
+            return
+        self.A.zeroEntries()
+        dolfinx.fem.petsc.assemble_matrix(self.A, self._a, bcs=self.bcs)
+        self.A.assemble()
+        with self._b.localForm() as b_local:
+            b_local.set(0.0)
+        dolfinx.fem.petsc.assemble_vector(self._b, self._L)
+        dolfinx.fem.petsc.apply_lifting(self._b, [self._a], bcs=[self.bcs])
+        _ghost_update(self._b, "reverse")
+        dolfinx.fem.petsc.set_bc(self._b, self.bcs)
+        self.ksp.setOperators(self.A)  # new values: the preconditioner is rebuilt once, here
+        self._solve(self._b, self.u.x.petsc_vec, "forward")
+        self.n_forward += 1
+        self.B.mult(self.u.x.petsc_vec, self._r)
+        self._r.axpy(-1.0, self.d)
+        self._m_state = values
+
+    def state(self, m: Parameter) -> dolfinx.fem.Function:
+        """Return (a copy of) the state u(m)."""
+        self._forward(m)
+        return self.u.copy()
+
+    def observe(self, m: Parameter) -> np.ndarray:
+        """Return this rank's observations B u(m) (e.g. to make synthetic data)."""
+        self._forward(m)
+        return self._r.array + self.d.array
+
+    def misfit(self, m: Parameter) -> float:
+        """Return ½‖B u(m) − d‖²."""
+        self._forward(m)
+        return 0.5 * self._r.norm() ** 2
+
+    def regularization_value(self, m: Parameter) -> float:
+        """Return Σ_k R_k(m)."""
+        if self._R is None:
+            return 0.0
+        self._set_parameter(m)
+        return float(self.comm.allreduce(dolfinx.fem.assemble_scalar(self._R), op=MPI.SUM))
+
+    def J(self, m: Parameter) -> float:
+        """Return the objective ½‖B u(m) − d‖² + Σ_k R_k(m) (one forward solve unless cached)."""
+        return self.misfit(m) + self.regularization_value(m)
+
+    __call__ = J
+
+    def derivative(self, m: Parameter) -> PETSc.Vec:
+        """Return the derivative dJ/dm, the dual vector ⟨dJ, δm⟩ = J'(m)δm, as a new PETSc Vec.
+
+        Costs one forward solve (unless cached) and one adjoint solve (unless cached),
+        with the same operator and preconditioner. Entries at fixed dofs are zero.
+        """
+        self._forward(m)
+        values = self._m_state
+        assert values is not None
+        if self._derivative is None or not self._unchanged(self._m_derivative, values):
+            self.B.multTranspose(self._r, self._rhs_adj)
+            self._rhs_adj.array_w[self._bc_dofs_owned] = 0.0  # λ = 0 where u is prescribed
+            self._solve(self._rhs_adj, self.adjoint_state.x.petsc_vec, "adjoint")
+            self.n_adjoint += 1
+            dJ = dolfinx.fem.petsc.assemble_vector(self._dJ)
+            _ghost_update(dJ, "reverse")
+            dJ.array_w[self.fixed_dofs] = 0.0
+            self._derivative = dJ
+            self._m_derivative = values
+        return self._derivative.copy()
+
+    def gradient(self, m: Parameter) -> PETSc.Vec:
+        """Return the L² gradient g = M⁻¹ dJ (Riesz representative in the coefficient space Q).
+
+        ‖g‖_M = √⟨dJ, g⟩ is the mesh-independent gradient norm; g = 0 at fixed dofs.
+        """
+        dJ = self.derivative(m)
+        return self.riesz(dJ)
+
+    def riesz(self, dual: PETSc.Vec) -> PETSc.Vec:
+        """Return M⁻¹ dual, the Riesz representative of a dual vector on Q."""
+        g = self._mass_diag.duplicate() if self._mass_diag is not None else self.M.createVecRight()
+        if self._mass_diag is not None:
+            g.pointwiseDivide(dual, self._mass_diag)
+        else:
+            self.riesz_ksp.solve(dual, g)
+            if self.riesz_ksp.getConvergedReason() < 0:
+                raise RuntimeError(f"mass-matrix solve failed ({self.riesz_ksp.getConvergedReason()})")
+        g.array_w[self.fixed_dofs] = 0.0
+        self.n_riesz += 1
+        return g
+
+    def _init_riesz(self) -> None:
+        p, q = ufl.TrialFunction(self.Q), ufl.TestFunction(self.Q)
+        fixed_bc = dolfinx.fem.dirichletbc(0.0, self._fixed_dofs_all, self.Q)
+        self.M = dolfinx.fem.petsc.assemble_matrix(dolfinx.fem.form(p * q * ufl.dx), bcs=[fixed_bc])
+        self.M.assemble()
+        self._mass_diag: PETSc.Vec | None = None
+        self.riesz_ksp: PETSc.KSP | None = None
+        if self.coefficient_space == "DG0":
+            self._mass_diag = self.M.createVecRight()
+            self.M.getDiagonal(self._mass_diag)
+        else:
+            self.riesz_ksp = PETSc.KSP().create(self.comm)
+            self.riesz_ksp.setOperators(self.M)
+            _set_options(self.riesz_ksp, self.solver_config.prefix + "riesz_",
+                         dict(self.solver_config.riesz_options))
+
+    # ----------------------------------------------------------------------------- helpers
+    def parameter_from_coefficient(
+        self, a: float | np.ndarray | Callable[[np.ndarray], np.ndarray]
+    ) -> np.ndarray:
+        """Return the owned values of m = g⁻¹(a).
+
+        Args:
+            a: a constant; a callable ``x -> a(x)`` (x of shape (3, N)), interpolated into Q
+                (nodal values for P1, midpoint values for DG0); or an array of this rank's
+                owned coefficient values in Q (e.g. a Gaussian-random-field sample).
+        """
+        f = dolfinx.fem.Function(self.Q)
+        if isinstance(a, np.ndarray):
+            return self.coefficient_map.inverse(self.as_array(a))
+        if callable(a):
+            f.interpolate(a)
+        else:
+            f.x.array[:] = float(a)
+        return self.coefficient_map.inverse(f.x.array[: self.n_local].copy())
+
+    def coefficient(self, m: Parameter) -> np.ndarray:
+        """Return this rank's owned values of the coefficient a = g(m) (nodal or cellwise)."""
+        return self.coefficient_map.numpy(self.as_array(m))
+
+    def coefficient_function(self, m: Parameter) -> dolfinx.fem.Function:
+        """Return a = g(m) as a Function on Q (g applied to the dof values)."""
+        f = dolfinx.fem.Function(self.Q, name="a")
+        f.x.array[: self.n_local] = self.coefficient(m)
+        f.x.scatter_forward()
+        return f
+
+    def inner(self, x: np.ndarray | PETSc.Vec, y: np.ndarray | PETSc.Vec) -> float:
+        """Euclidean inner product of two distributed vectors of owned values (collective)."""
+        xa = x.array_r if isinstance(x, PETSc.Vec) else np.asarray(x)
+        ya = y.array_r if isinstance(y, PETSc.Vec) else np.asarray(y)
+        return float(self.comm.allreduce(float(xa @ ya), op=MPI.SUM))
+
+    def global_size(self) -> int:
+        """Number of parameter dofs over all ranks."""
+        return int(self.Q.dofmap.index_map.size_global)
