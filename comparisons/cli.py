@@ -130,13 +130,15 @@ def float_pair(names: tuple[str, str]) -> Any:
     return parse
 
 
-def common_parser(prog: str, description: str, default_methods: str) -> argparse.ArgumentParser:
+def common_parser(prog: str, description: str, default_methods: str,
+                  presets: tuple[str, ...] = PRESETS) -> argparse.ArgumentParser:
     """The flags every comparison accepts; a comparison adds its problem flags to the result."""
     p = argparse.ArgumentParser(prog=prog, description=description,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--preset", choices=PRESETS, default="default",
-                   help="run size: 'smoke' (< 2 min, used by tests), 'default' (every method, 3 seeds, "
-                        "< 30 min on 2 CPU cores), 'paper' (the paper's step counts, 5 seeds; meant for a GPU)")
+    p.add_argument("--preset", choices=presets, default="default",
+                   help="run size: 'smoke' (< 2 min, used by tests), 'default' (every method, "
+                        "< 30 min on 2 CPU cores), 'paper' (the paper's step counts, 5 seeds; meant for a GPU)"
+                        + (", 'demo' (what `make demo` runs, < 10 min on 2 cores)" if "demo" in presets else ""))
     p.add_argument("--out", default=None, help="output directory (default: results/<problem>-<preset>-noise<σ>)")
     p.add_argument("--methods", default=default_methods,
                    help=f"comma-separated methods with options, e.g. '{default_methods}' (default: all)")

@@ -5,7 +5,7 @@
     {"problem", "preset", "noise", "seeds", "ranks", "device", "config": {...},
      "methods": {NAME: {"metrics": {METRIC: {"mean", "std", "n"}},
                         "wall_s", "steps", "s_per_step", "extra": {...}}},
-     "reference_rows": {...}}
+     "reference_rows": {...}, "baseline_rows": {...}, "notes": [...]}
 """
 
 from __future__ import annotations
@@ -70,6 +70,7 @@ class Report:
     config: dict[str, Any]
     methods: dict[str, MethodRecord] = field(default_factory=dict)
     reference_rows: dict[str, dict[str, float]] = field(default_factory=dict)
+    baseline_rows: dict[str, dict[str, float]] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
 
     def record(self, label: str) -> MethodRecord:
@@ -82,7 +83,7 @@ class Report:
             "problem": self.problem, "preset": self.preset, "noise": self.noise, "seeds": self.seeds,
             "ranks": self.ranks, "device": self.device, "config": self.config,
             "methods": {k: v.to_json() for k, v in self.methods.items()},
-            "reference_rows": self.reference_rows, "notes": self.notes,
+            "reference_rows": self.reference_rows, "baseline_rows": self.baseline_rows, "notes": self.notes,
         }
 
     def metric_names(self) -> list[str]:
@@ -105,9 +106,10 @@ class Report:
                              f"{s['mean']:.3g} ± {s['std']:.2g}" if s["n"] > 1 else f"{s['mean']:.3g}")
             cells += [f"{js['wall_s']:.1f}", str(js["steps"]), f"{js['s_per_step']:.4f}"]
             rows.append(cells)
-        for label, vals in self.reference_rows.items():
-            rows.append([f"{label} (published, not run)", *[
-                f"{vals[n]:.3g}" if n in vals else "—" for n in names], "—", "—", "—"])
+        extra = [(f"{k} (computed, no fit)", v) for k, v in self.baseline_rows.items()]
+        extra += [(f"{k} (published, not run)", v) for k, v in self.reference_rows.items()]
+        for label, vals in extra:
+            rows.append([label, *[f"{vals[n]:.3g}" if n in vals else "—" for n in names], "—", "—", "—"])
         return "\n".join("| " + " | ".join(r) + " |" for r in rows)
 
     def to_markdown(self) -> str:
