@@ -18,9 +18,9 @@ def plot_trajectories(histories: dict[str, list[dict[str, Any]]], params: tuple[
     fig, axes = plt.subplots(1, len(params), figsize=(5 * len(params), 3.6), squeeze=False)
     for ax, p, true in zip(axes[0], params, truth, strict=True):
         for label, hist in histories.items():
-            rows = [h for h in hist if h.get("phase") == "finetune" and p in h]
+            rows = [h for h in hist if h.get("phase") == "finetune" and f"theta_{p}" in h]
             if rows:
-                ax.plot([h["step"] for h in rows], [h[p] for h in rows], label=label)
+                ax.plot([h["step"] for h in rows], [h[f"theta_{p}"] for h in rows], label=label)
         ax.axhline(true, color="k", ls="--", lw=1, label="truth")
         ax.set_xlabel("fine-tuning step")
         ax.set_ylabel(p)

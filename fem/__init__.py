@@ -6,6 +6,11 @@ PyPI wheel needs before ``dolfinx``/``petsc4py`` can be imported.
 """
 
 from fem import _loader as _loader  # noqa: F401  (must run before any dolfinx import)
+from fem.boundary import CellQuality as CellQuality
+from fem.boundary import boundary_segments as boundary_segments
+from fem.boundary import boundary_triangles as boundary_triangles
+from fem.boundary import cell_quality as cell_quality
+from fem.boundary import check_cell_quality as check_cell_quality
 from fem.evaluation import PointEvaluator as PointEvaluator
 from fem.evaluation import PointsOutsideError as PointsOutsideError
 from fem.forward import EllipticSolution as EllipticSolution
