@@ -305,6 +305,9 @@ def run_network(spec: cli.MethodSpec, cfg: DarcyConfig, setup: DarcySetup, pde: 
     metrics["u_rel_l2"] = fem.relative_l2_error(u_nn, u_fem, weights=w, comm=comm)
     metrics["data_mse"] = global_mean((u_nn - u_obs) ** 2, comm)
     cost = {"wall_s": res.wall_s, "steps": res.steps, "s_per_step": res.s_per_step}
+    # data parallelism keeps every rank's weights identical: record each rank's checksum
+    checksum = float(sum(p.detach().double().sum() for p in res.model.parameters()))
+    cost["rank_checksums"] = comm.allgather(checksum)
     return metrics, (a_nodes, u_nn), cost
 
 
@@ -479,8 +482,6 @@ def run(argv: list[str] | None = None) -> Report:
         args.device = "cuda" if torch.cuda.is_available() else "cpu"
     if args.device == "cuda" and not torch.cuda.is_available():
         parser.error("--device cuda requested but torch sees no CUDA device")
-    if comm.size > 1:
-        torch.set_num_threads(max(1, (len(_affinity()) or 2) // comm.size))
     out = Path(args.out or f"results/darcy-{args.preset}-noise{args.noise:g}")
     if args.mesh is not None and not Path(args.mesh).exists():
         raise FileNotFoundError(f"--mesh {args.mesh}: no such file")
@@ -518,7 +519,10 @@ def run(argv: list[str] | None = None) -> Report:
                 metrics, (a_nodes, u_nodes), cost = run_adjoint(spec, cfg, setup, u_obs, comm)
             else:
                 metrics, (a_nodes, u_nodes), cost = run_network(spec, cfg, setup, pde, u_obs, seed, args, comm)
+            checksums = cost.pop("rank_checksums", None)
             report.record(spec.label).add(metrics, **cost)
+            if checksums is not None:
+                report.record(spec.label).extra.setdefault("rank_weight_checksums", []).append(checksums)
             print0("    " + ", ".join(f"{k} {v:.4g}" for k, v in metrics.items()) + f", {cost['wall_s']:.1f} s")
             if seed == 0:
                 fields[spec.label], states[spec.label] = a_nodes, u_nodes
@@ -533,15 +537,6 @@ def run(argv: list[str] | None = None) -> Report:
         print(report.table())
         print("\nwrote " + ", ".join(str(p) for p in written), flush=True)
     return report
-
-
-def _affinity() -> set[int]:
-    import os
-
-    try:
-        return os.sched_getaffinity(0)
-    except AttributeError:
-        return set(range(os.cpu_count() or 1))
 
 
 def main(argv: list[str] | None = None) -> Report:
