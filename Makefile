@@ -4,7 +4,7 @@ PY := $(VENV)/bin/python
 MPIRUN := $(VENV)/bin/mpirun
 export VENV
 
-.PHONY: venv test test-fast demo bench lock clean
+.PHONY: venv test test-fast demo forward-demo bench lock clean
 
 venv:
 	@bash scripts/bootstrap.sh
@@ -17,9 +17,13 @@ test: venv
 test-fast: venv
 	$(PY) -m pytest -q -m "not slow"
 
-# The main job.
+# The main job: the Darcy comparison (BiLO, PINN, adjoint) on 2 MPI ranks, < 10 min on 2 cores.
 demo: venv
-	$(MPIRUN) -n 2 $(PY) -m comparisons.forward_demo --out results/demo
+	$(MPIRUN) -n 2 $(PY) -m comparisons.darcy --preset demo --out results/demo
+
+# The FEM forward demo (unit square and a gmsh domain with a hole; XDMF/VTX/PNG).
+forward-demo: venv
+	$(MPIRUN) -n 2 $(PY) -m comparisons.forward_demo --out results/forward-demo
 
 bench: venv
 	$(PY) -m bench
@@ -33,3 +37,9 @@ lock:
 
 clean:
 	rm -rf results .pytest_cache
+
+# Build containers/Containerfile, run the Darcy smoke comparison in the image and in the venv, compare
+# the reports (scripts/container-test.sh; not part of `make test`: a cold build downloads ~3 GB).
+.PHONY: container-test
+container-test:
+	@bash scripts/container-test.sh

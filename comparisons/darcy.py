@@ -187,7 +187,8 @@ class DarcySetup:
     V: dolfinx.fem.FunctionSpace
     truth: fem.GaussianRandomField
     guess: fem.GaussianRandomField
-    x_nodes: np.ndarray          # owned P1 node coordinates (N, 2): residual and data points
+    x_nodes: np.ndarray          # owned P1 node coordinates (N, 2): data points
+    x_res: np.ndarray            # residual points: the owned nodes off the Dirichlet boundary
     u_true: np.ndarray           # FEM solution at the truth at x_nodes
     u_init: np.ndarray           # FEM solution at the initial guess at x_nodes
     x_quad: np.ndarray           # quadrature points of owned cells
@@ -213,14 +214,20 @@ def make_setup(cfg: DarcyConfig, mesh_path: str | None, tags: tuple[int, ...] | 
     if md.gdim != 2 or md.tdim != 2:
         raise ValueError(f"the Darcy comparison needs a 2D mesh, got a {md.tdim}D mesh in {md.gdim}D"
                          + (f" ({mesh_path})" if mesh_path else ""))
-    fem.locate_boundary_facets(md, tags)  # a clear error now if a tag is missing
     truth = fem.GaussianRandomField(dim=2, sigma=cfg.grf_sigma, length_scale=cfg.grf_length, seed=grf_seed)
     guess = fem.GaussianRandomField(dim=2, sigma=cfg.grf_sigma, length_scale=cfg.grf_length,
                                     seed=grf_seed + 7919)
     V = dolfinx.fem.functionspace(md.mesh, ("Lagrange", 1))
     x_nodes = fem.dof_coordinates(V)
+    # u = φ·N is exact on the Dirichlet boundary, where an ADF has a kink (its Laplacian is
+    # singular there): the residual is taken at the other nodes only.
+    facets = fem.locate_boundary_facets(md, tags)
+    on_boundary = np.zeros(len(x_nodes), dtype=bool)
+    dofs = dolfinx.fem.locate_dofs_topological(V, md.tdim - 1, facets)
+    on_boundary[dofs[dofs < len(x_nodes)]] = True
     x_quad, w_quad = fem.quadrature_points(md, cfg.quadrature_degree)
     setup = DarcySetup(md=md, tags=tags, V=V, truth=truth, guess=guess, x_nodes=x_nodes,
+                       x_res=x_nodes[~on_boundary],
                        u_true=np.empty(0), u_init=np.empty(0), x_quad=x_quad, w_quad=w_quad,
                        unit_square=mesh_path is None)
     setup.u_true = solve_u(setup, dg0_coefficient(setup, setup.a_true))
@@ -293,8 +300,8 @@ def run_network(spec: cli.MethodSpec, cfg: DarcyConfig, setup: DarcySetup, pde: 
                        regularizer=RegularizerConfig(kind="tv", weight=spec.options.get("w_reg", cfg.w_tv)))
         method = PINN(replace(base, finetune=fine))
     x = setup.x_nodes
-    res = method.fit(pde, x_res=x, x_dat=x, u_dat=u_obs, theta_init=setup.a_init(x), u_ref=setup.u_init,
-                     x_ref=x, device=args.device, dtype=args.dtype, seed=seed,
+    res = method.fit(pde, x_res=setup.x_res, x_dat=x, u_dat=u_obs, theta_init=setup.a_init(setup.x_res),
+                     u_ref=setup.u_init, x_ref=x, device=args.device, dtype=args.dtype, seed=seed,
                      progress=not args.quiet and comm.rank == 0, comm=comm if comm.size > 1 else None)
     metrics = field_metrics(setup, res.function(setup.x_quad), comm)
     a_nodes = res.function(x)
@@ -493,6 +500,14 @@ def run(argv: list[str] | None = None) -> Report:
            f"mesh {'unit square ' + str(cfg.cells) + '×' + str(cfg.cells) if setup.unit_square else args.mesh}, "
            f"{n_nodes} nodes; setup {time.perf_counter() - t0:.1f} s")
     distance = None
+    if tags is not None and any(s.name != "adjoint" for s in methods):
+        n_all = comm.allreduce(len(fem.locate_boundary_facets(setup.md, None)))
+        n_tagged = comm.allreduce(len(fem.locate_boundary_facets(setup.md, tags)))
+        if n_tagged < n_all:
+            raise ValueError(f"--dirichlet-tags {args.dirichlet_tags} covers {n_tagged} of {n_all} boundary "
+                             "facets; the networks impose u = 0 exactly but have no loss for the natural "
+                             "(zero-flux) condition on the rest, so run them with the whole boundary "
+                             "Dirichlet, or use --methods adjoint")
     if not setup.unit_square:
         distance = DistanceFunction(boundary_segments(setup.md, tags))
     pde = DarcyPDE(distance=distance)
