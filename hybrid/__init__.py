@@ -1,1 +1,52 @@
-"""BiLO engine (torch only; never imports dolfinx)."""
+"""BiLO engine (torch only; never imports dolfinx).
+
+Public API: the problem interfaces (``AbstractPDE``, ``AbstractFunctionPDE``, ``AbstractJetPDE``),
+the methods (``BiLO``, ``PINN``) with their frozen configs, ``FitResult``, ``DivergenceError``,
+the loss functions, the networks and ``DataParallel``.
+
+Usage (arrays in and out are numpy float64; points have shape (N, d))::
+
+    from hybrid import BiLO, BiLOConfig, CheckpointConfig, PINN, PINNConfig
+
+    result = BiLO(BiLOConfig()).fit(
+        problem, x_res, x_dat, u_dat, {"rD": 1.0, "rRHO": 1.0},
+        u_ref=u_fem_at_theta0, x_ref=x_fem,               # pre-training target at θ0
+        out_dir="runs/fk", checkpoint=CheckpointConfig(dir="runs/fk/ckpt", every=1000, resume=True))
+    result.theta                                           # {"rD": ..., "rRHO": ...}
+    u = result.predict(x_eval)                             # (N,) at the inferred θ
+    u_other = result.predict(x_eval, theta={"rD": 2.0, "rRHO": 2.0})   # the local operator at θ
+    baseline = PINN(PINNConfig()).fit(problem, x_res, x_dat, u_dat, {"rD": 1.0, "rRHO": 1.0})
+"""
+
+from .bilo import BiLO as BiLO
+from .bilo import gradient_agreement as gradient_agreement
+from .checkpoint import load_checkpoint as load_checkpoint
+from .checkpoint import save_checkpoint as save_checkpoint
+from .config import BiLOConfig as BiLOConfig
+from .config import BiLOFinetuneConfig as BiLOFinetuneConfig
+from .config import CheckpointConfig as CheckpointConfig
+from .config import FunctionNetworkConfig as FunctionNetworkConfig
+from .config import NetworkConfig as NetworkConfig
+from .config import PINNConfig as PINNConfig
+from .config import PINNFinetuneConfig as PINNFinetuneConfig
+from .config import PretrainConfig as PretrainConfig
+from .config import RegularizerConfig as RegularizerConfig
+from .distributed import DataParallel as DataParallel
+from .history import History as History
+from .jets import AbstractJetPDE as AbstractJetPDE
+from .jets import Jet as Jet
+from .local_operator import HybridModel as HybridModel
+from .losses import data_loss as data_loss
+from .losses import h1_regularizer as h1_regularizer
+from .losses import residual_gradient as residual_gradient
+from .losses import residual_gradient_loss as residual_gradient_loss
+from .losses import residual_loss as residual_loss
+from .losses import tv_regularizer as tv_regularizer
+from .networks import FourierFeatures as FourierFeatures
+from .networks import FunctionNetwork as FunctionNetwork
+from .networks import LocalOperator as LocalOperator
+from .pinn import PINN as PINN
+from .problem import AbstractFunctionPDE as AbstractFunctionPDE
+from .problem import AbstractPDE as AbstractPDE
+from .training import DivergenceError as DivergenceError
+from .training import FitResult as FitResult

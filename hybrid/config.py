@@ -10,6 +10,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+Derivatives = Literal["auto", "autograd", "jet"]
+"""How input derivatives are computed: ``"jet"`` (forward tangent propagation, for an
+``AbstractJetPDE``), ``"autograd"`` (nested backward passes), ``"auto"`` (jet when possible)."""
+
 
 @dataclass(frozen=True, kw_only=True)
 class NetworkConfig:
@@ -166,6 +170,7 @@ class BiLOConfig:
         pretrain: Pre-training phase.
         finetune: Fine-tuning phase.
         log_every: Record a history row every this many steps (and at each phase's last step).
+        derivatives: Input-derivative evaluation (see ``Derivatives``).
     """
 
     network: NetworkConfig = field(default_factory=NetworkConfig)
@@ -173,6 +178,7 @@ class BiLOConfig:
     pretrain: PretrainConfig = field(default_factory=PretrainConfig)
     finetune: BiLOFinetuneConfig = field(default_factory=BiLOFinetuneConfig)
     log_every: int = 10
+    derivatives: Derivatives = "auto"
 
     @classmethod
     def smoke(cls) -> BiLOConfig:
@@ -191,6 +197,7 @@ class PINNConfig:
         pretrain: Pre-training at θ0 (``w_rgrad`` is ignored).
         finetune: Inversion phase.
         log_every: Record a history row every this many steps.
+        derivatives: Input-derivative evaluation (see ``Derivatives``).
     """
 
     network: NetworkConfig = field(default_factory=NetworkConfig)
@@ -198,6 +205,7 @@ class PINNConfig:
     pretrain: PretrainConfig = field(default_factory=PretrainConfig)
     finetune: PINNFinetuneConfig = field(default_factory=PINNFinetuneConfig)
     log_every: int = 10
+    derivatives: Derivatives = "auto"
 
     @classmethod
     def smoke(cls) -> PINNConfig:

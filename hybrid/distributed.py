@@ -36,7 +36,12 @@ class DataParallel:
     def set_threads(self) -> None:
         """Share the cores of the node among the ranks."""
         if self.active:
-            torch.set_num_threads(max(1, (os.cpu_count() or 1) // self.size))
+            # The cores this process may use (respects affinity masks and containers).
+            try:
+                cores = len(os.sched_getaffinity(0))
+            except AttributeError:  # not on Linux
+                cores = os.cpu_count() or 1
+            torch.set_num_threads(max(1, cores // self.size))
 
     def global_count(self, n: int) -> int:
         """Total number of points over ranks."""

@@ -7,7 +7,8 @@ from typing import final
 import torch
 from torch import Tensor, nn
 
-from .config import FunctionNetworkConfig, NetworkConfig
+from .config import Derivatives, FunctionNetworkConfig, NetworkConfig
+from .jets import AbstractJetPDE, Jet, coefficient_jet, transform_jet
 from .losses import residual_gradient
 from .networks import FunctionNetwork, LocalOperator
 from .problem import AbstractFunctionPDE, AbstractPDE
@@ -22,10 +23,16 @@ class HybridModel(nn.Module):
     """
 
     def __init__(self, pde: AbstractPDE, theta_init: Tensor | None, *, embed: bool,
-                 network: NetworkConfig, function_network: FunctionNetworkConfig) -> None:
+                 network: NetworkConfig, function_network: FunctionNetworkConfig,
+                 derivatives: Derivatives = "auto") -> None:
         super().__init__()
         self.pde = pde
         self.is_function = isinstance(pde, AbstractFunctionPDE)
+        jet_ok = isinstance(pde, AbstractJetPDE) and not self.is_function
+        if derivatives == "jet" and not jet_ok:
+            raise ValueError(f"derivatives='jet' needs a scalar-parameter AbstractJetPDE, got {type(pde).__name__}")
+        self.jet = jet_ok and derivatives != "autograd"
+        self._coefficients: dict[tuple[object, ...], tuple[Tensor, Jet, Jet]] = {}
         n_embed = len(pde.param_names) if embed else 0
         self.net = LocalOperator(pde.input_dim, n_embed, network)
         if self.is_function:
@@ -79,17 +86,36 @@ class HybridModel(nn.Module):
             x: Points (n, d); a fresh leaf requiring grad is made from them.
             with_gradient: Also return the residual-gradient (BiLO's lower level).
         """
-        x = x.detach().requires_grad_(True)
-        theta = self.expand(x)
-        r = self.pde.residual(x, self.u(x, theta), theta)
+        if self.jet:
+            r, theta = self._residual_jet(x)
+        else:
+            x = x.detach().requires_grad_(True)
+            theta = self.expand(x)
+            r = self.pde.residual(x, self.u(x, theta), theta)
         if r.shape != (x.shape[0],):
             raise ValueError(f"{type(self.pde).__name__}.residual must return shape ({x.shape[0]},), "
                              f"got {tuple(r.shape)}")
         return r, (residual_gradient(r, theta) if with_gradient else None)
 
+    def _residual_jet(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        pde = self.pde
+        assert isinstance(pde, AbstractJetPDE)
+        theta = self.expand(x)
+        first, second = pde.jet_first(), pde.second_derivatives
+        N, dN, d2N = self.net.forward_jet(x, theta if self.net.n_params else None, first, second)
+        # a(x), b(x) do not change during a run: their jets are computed once per point set.
+        # The cache holds x itself, so its storage cannot be reused by another tensor meanwhile.
+        key = (x.data_ptr(), tuple(x.shape), x.dtype, x.device, x._version)
+        if key not in self._coefficients:
+            if len(self._coefficients) >= 8:
+                self._coefficients.pop(next(iter(self._coefficients)))
+            self._coefficients[key] = (x, *coefficient_jet(pde, x))
+        _, a, b = self._coefficients[key]
+        jet = transform_jet(a, b, Jet(u=N, du={i: dN[k] for k, i in enumerate(first)},
+                                      d2u={i: d2N[k] for k, i in enumerate(second)}))
+        return pde.residual_jet(x, jet, theta), theta
+
     def predict(self, x: Tensor, theta: Tensor | None = None) -> Tensor:
         """u at points x (n,) with the trained unknowns or the given scalar θ (p,)."""
-        with torch.enable_grad():
-            # Transforms may use autograd (e.g. z through f_V), so no no_grad here.
-            xg = x.detach().requires_grad_(self.fnet is not None)
-            return self.u(xg, self.expand(xg, theta)).detach()
+        with torch.no_grad():
+            return self.u(x, self.expand(x, theta))

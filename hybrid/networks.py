@@ -71,6 +71,56 @@ class LocalOperator(nn.Module):
             h = torch.tanh(layer(h))
         return self.output(h).squeeze(-1)
 
+    def forward_jet(self, x: Tensor, theta: Tensor | None, first: tuple[int, ...],
+                    second: tuple[int, ...]) -> tuple[Tensor, list[Tensor], list[Tensor]]:
+        """N and its input derivatives by forward propagation of tangents through the layers.
+
+        Each hidden layer carries the value block and one (n, width) block per first derivative
+        (coordinates ``first``) and per pure second derivative (coordinates ``second``, each of
+        which must also be in ``first``), with tanh' = 1 - tanh² and tanh'' = -2 tanh tanh'. θ
+        does not depend on x, so it only shifts the value block. Blocks are kept as separate
+        tensors: stacking them into one matmul was slower on CPU, because slicing the stack
+        makes autograd allocate and zero-fill full-size gradient buffers.
+
+        Returns:
+            N (n,), the first derivatives [∂_i N (n,) for i in first] and the second
+            derivatives [∂_ii N (n,) for i in second].
+        """
+        sel = [first.index(i) for i in second]
+        if self.features is not None:
+            f = self.features
+            c = 2 * math.pi * f.sigma
+            phi = c * (x @ f.A.T + f.a)
+            s, co = torch.sin(phi), torch.cos(phi)
+            g = [c * f.A[:, i] for i in first]                                  # (w,) each
+            Wt = self.input.weight.T
+            y0 = self.input(s)
+            y1: list[Tensor] = [(co * gi) @ Wt for gi in g]
+            y2: list[Tensor] | None = [(-s * g[k] ** 2) @ Wt for k in sel]
+        else:
+            y0 = self.input(x)
+            y1 = [self.input.weight[:, i] for i in first]                     # (w,) constants
+            y2 = None
+        if self.n_params:
+            assert theta is not None
+            y0 = y0 + theta @ self.embedding_matrix().T
+        for layer in [*self.hidden, self.output]:
+            t = torch.tanh(y0)
+            t1 = 1 - t * t
+            h1 = [t1 * a for a in y1]
+            # tanh'' y_i² + tanh' y_ii = t1·y_ii − 2·t·(t1·y_i)·y_i, reusing h1 = t1·y_i.
+            th = [t * h1[k] for k in sel]
+            if y2 is None:
+                h2 = [-2 * a * y1[k] for a, k in zip(th, sel, strict=True)]
+            else:
+                h2 = [torch.addcmul(t1 * b, a, y1[k], value=-2) for a, b, k in zip(th, y2, sel, strict=True)]
+            Wt = layer.weight.T
+            y0 = layer(t)
+            y1 = [h @ Wt for h in h1]
+            y2 = [h @ Wt for h in h2]
+        assert y2 is not None
+        return y0.squeeze(-1), [a.squeeze(-1) for a in y1], [b.squeeze(-1) for b in y2]
+
 
 @final
 class FunctionNetwork(nn.Module):

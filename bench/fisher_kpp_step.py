@@ -1,0 +1,187 @@
+"""Seconds per fine-tuning step and peak memory, BiLO vs PINN, on Fisher–KPP at the paper's sizes.
+
+2,601 residual points (51×51 grid of (t, x) ∈ [0,1]²), 121 data points (11×11), depth 4 width 128
+tanh, float32, 2 threads. Both methods run side by side in one process, alternating rounds so
+that load from other processes hits both alike; each round warms up, then times every step (a
+callback timestamps each step; the median over all timed steps is reported). Peak memory is
+the ``ru_maxrss`` growth of a fresh subprocess per method during a short fit.
+
+Run: ``python -m bench.fisher_kpp_step`` (or ``python -m bench`` for every benchmark).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import resource
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import Tensor
+
+import hybrid
+from hybrid import AbstractJetPDE, Jet
+
+NAME = "fisher_kpp_step"
+
+
+@dataclass(frozen=True, kw_only=True)
+class FisherKPP(AbstractJetPDE):
+    """u_t = rD·0.01·u_xx + rρ·1·u(1-u); column 0 = t, column 1 = x; u = ½sin²(πx) + N·x(1-x)·t."""
+
+    D: float = 0.01
+    rho: float = 1.0
+    param_names: tuple[str, ...] = ("rD", "rRHO")
+    input_dim: int = 2
+    first_derivatives: tuple[int, ...] = (0,)
+    second_derivatives: tuple[int, ...] = (1,)
+
+    def transform_coefficients(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        """a = ½ sin²(πx), b = x(1-x)·t."""
+        t, s = x[:, 0], x[:, 1]
+        return 0.5 * torch.sin(math.pi * s) ** 2, s * (1 - s) * t
+
+    def residual_jet(self, x: Tensor, jet: Jet, theta: Tensor) -> Tensor:
+        """r = u_t - rD·D·u_xx - rρ·ρ·u(1-u)."""
+        u = jet.u
+        return jet.du[0] - (theta[:, 0] * self.D * jet.d2u[1] + theta[:, 1] * self.rho * u * (1 - u))
+
+
+def _grid(n: int) -> np.ndarray:
+    t, x = np.meshgrid(np.linspace(0, 1, n), np.linspace(0, 1, n), indexing="ij")
+    return np.stack([t.ravel(), x.ravel()], axis=1)
+
+
+def _method(name: str, derivatives: str, steps: int) -> hybrid.BiLO | hybrid.PINN:
+    pre = hybrid.PretrainConfig(steps=0)
+    if name == "bilo":
+        return hybrid.BiLO(hybrid.BiLOConfig(pretrain=pre, derivatives=derivatives,  # type: ignore[arg-type]
+                                             finetune=hybrid.BiLOFinetuneConfig(steps=steps),
+                                             log_every=10**9))
+    return hybrid.PINN(hybrid.PINNConfig(pretrain=pre, derivatives=derivatives,  # type: ignore[arg-type]
+                                         finetune=hybrid.PINNFinetuneConfig(steps=steps), log_every=10**9))
+
+
+def _fit(name: str, derivatives: str, steps: int, callback: Any = None) -> hybrid.FitResult:
+    xr, xd = _grid(51), _grid(11)
+    u_dat = 0.5 * np.sin(np.pi * xd[:, 1]) ** 2   # values do not matter for timing
+    return _method(name, derivatives, steps).fit(FisherKPP(), xr, xd, u_dat, {"rD": 1.0, "rRHO": 1.0},
+                                                 device="cpu", dtype="float32", progress=False,
+                                                 callback=callback)
+
+
+def step_times(name: str, derivatives: str, *, warmup: int, steps: int) -> list[float]:
+    """Per-step wall times of ``steps`` fine-tuning steps after ``warmup`` untimed ones."""
+    stamps: list[float] = []
+    _fit(name, derivatives, warmup + steps + 1, callback=lambda row: stamps.append(time.perf_counter()))
+    return list(np.diff(stamps)[warmup:])
+
+
+def _status_kb(field: str) -> int:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1])
+    raise KeyError(field)
+
+
+def peak_memory_mb(name: str, derivatives: str, steps: int = 20) -> float:
+    """Peak RSS during a short fit minus the RSS before it (MB), in this (fresh) process.
+
+    On Linux the peak (VmHWM) is reset first through /proc/self/clear_refs, so the spike of
+    importing torch does not mask the fit's own peak; elsewhere ``ru_maxrss`` is used.
+    """
+    # Library set-up (thread pools, autograd engine) on a tiny problem, so it is not counted.
+    tiny = hybrid.NetworkConfig(depth=2, width=2)
+    hybrid.PINN(hybrid.PINNConfig(network=tiny, pretrain=hybrid.PretrainConfig(steps=1),
+                                  finetune=hybrid.PINNFinetuneConfig(steps=1))).fit(
+        FisherKPP(), _grid(2), _grid(2), np.zeros(4), {"rD": 1.0, "rRHO": 1.0}, progress=False, device="cpu")
+    try:
+        Path("/proc/self/clear_refs").write_text("5")
+        before = _status_kb("VmRSS")
+        _fit(name, derivatives, steps)
+        return (_status_kb("VmHWM") - before) / 1024
+    except OSError:
+        before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        _fit(name, derivatives, steps)
+        return (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024
+
+
+def _memory_in_subprocess(name: str, derivatives: str, threads: int) -> float:
+    out = subprocess.run([sys.executable, "-m", "bench.fisher_kpp_step", "--memory", name,
+                          "--derivatives", derivatives, "--threads", str(threads)],
+                         capture_output=True, text=True, check=True, cwd=Path(__file__).resolve().parents[1])
+    return float(out.stdout.strip().splitlines()[-1])
+
+
+def run(*, steps: int = 60, warmup: int = 10, rounds: int = 2, threads: int = 2,
+        modes: tuple[str, ...] = ("jet", "autograd"), memory: bool = True) -> dict[str, Any]:
+    """Measure every (method, derivative mode); return the results as a JSON-ready dict."""
+    torch.set_num_threads(threads)
+    times: dict[str, list[float]] = {}
+    for _ in range(rounds):
+        for mode in modes:
+            for name in ("bilo", "pinn"):
+                times.setdefault(f"{name}/{mode}", []).extend(step_times(name, mode, warmup=warmup, steps=steps))
+    result: dict[str, Any] = {
+        "benchmark": NAME, "threads": threads, "dtype": "float32", "n_res": 51 * 51, "n_dat": 121,
+        "network": "depth 4 width 128 tanh", "steps_per_round": steps, "warmup": warmup, "rounds": rounds,
+        "torch": torch.__version__, "modes": {}}
+    for mode in modes:
+        b, p = (float(np.median(times[f"{n}/{mode}"])) for n in ("bilo", "pinn"))
+        entry: dict[str, Any] = {"bilo_s_per_step": b, "pinn_s_per_step": p, "ratio": b / p,
+                                 "bilo_steps_timed": len(times[f"bilo/{mode}"])}
+        if memory:
+            entry["bilo_peak_mb"] = _memory_in_subprocess("bilo", mode, threads)
+            entry["pinn_peak_mb"] = _memory_in_subprocess("pinn", mode, threads)
+        result["modes"][mode] = entry
+    best = result["modes"][modes[0]]
+    result["targets"] = {"bilo_s_per_step<=0.04": best["bilo_s_per_step"] <= 0.04, "ratio<=1.3": best["ratio"] <= 1.3}
+    return result
+
+
+def summary(result: dict[str, Any]) -> str:
+    """One line per derivative mode."""
+    lines = [f"{NAME}: Fisher–KPP, {result['n_res']} res pts, {result['network']}, {result['dtype']}, "
+             f"{result['threads']} threads"]
+    for mode, e in result["modes"].items():
+        mem = (f"  peak MB BiLO {e['bilo_peak_mb']:.0f} PINN {e['pinn_peak_mb']:.0f}" if "bilo_peak_mb" in e else "")
+        lines.append(f"  {mode:8s} BiLO {e['bilo_s_per_step']:.4f} s/step  PINN {e['pinn_s_per_step']:.4f} s/step  "
+                     f"ratio {e['ratio']:.2f}{mem}")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any] | None:
+    """Command line: measure, print the summary, write ``results/bench/fisher_kpp_step.json``."""
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    ap.add_argument("--steps", type=int, default=60)
+    ap.add_argument("--warmup", type=int, default=10)
+    ap.add_argument("--rounds", type=int, default=2)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--modes", default="jet,autograd")
+    ap.add_argument("--no-memory", action="store_true")
+    ap.add_argument("--out", default="results/bench")
+    ap.add_argument("--memory", choices=["bilo", "pinn"], help=argparse.SUPPRESS)
+    ap.add_argument("--derivatives", default="jet", help=argparse.SUPPRESS)
+    args = ap.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    if args.memory:
+        print(peak_memory_mb(args.memory, args.derivatives))
+        return None
+    result = run(steps=args.steps, warmup=args.warmup, rounds=args.rounds, threads=args.threads,
+                 modes=tuple(args.modes.split(",")), memory=not args.no_memory)
+    print(summary(result))
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / f"{NAME}.json").write_text(json.dumps(result, indent=1))
+    return result
+
+
+if __name__ == "__main__":
+    main()

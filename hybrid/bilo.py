@@ -1,0 +1,151 @@
+"""BiLO: pre-training of the local operator at θ0, then simultaneous bilevel fine-tuning.
+
+Reference: Zhang, Lowengrub et al., "BiLO: Bilevel Local Operator Learning for PDE inverse
+problems", Part I.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any, final
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from .config import BiLOConfig, CheckpointConfig
+from .objectives import fit_term, function_term, regularizer_term, residual_terms
+from .problem import AbstractPDE
+from .training import Callback, FitResult, Group, Run, adam
+
+ExactGradient = Callable[[np.ndarray], np.ndarray]
+
+
+def gradient_agreement(g: np.ndarray, g_exact: np.ndarray) -> tuple[float, float]:
+    """Cosine similarity and relative error ‖g − g_exact‖ / ‖g_exact‖ of two gradients."""
+    g, e = np.asarray(g, dtype=np.float64).ravel(), np.asarray(g_exact, dtype=np.float64).ravel()
+    if g.shape != e.shape:
+        raise ValueError(f"exact_data_gradient returned shape {e.shape}, expected {g.shape}")
+    ne = float(np.linalg.norm(e))
+    cos = float(g @ e / (np.linalg.norm(g) * ne)) if ne > 0 and np.linalg.norm(g) > 0 else float("nan")
+    rel = float(np.linalg.norm(g - e) / ne) if ne > 0 else float("nan")
+    return cos, rel
+
+
+@final
+class BiLO:
+    """The BiLO method as a strategy object: ``BiLO(config).fit(problem, ...)``."""
+
+    def __init__(self, config: BiLOConfig | None = None) -> None:
+        self.config = config if config is not None else BiLOConfig()
+
+    def fit(self, pde: AbstractPDE, x_res: np.ndarray, x_dat: np.ndarray, u_dat: np.ndarray,
+            theta_init: Mapping[str, float] | np.ndarray, u_ref: np.ndarray | None = None,
+            x_ref: np.ndarray | None = None, *, device: str | torch.device | None = None,
+            dtype: str | torch.dtype | None = None, seed: int = 0, progress: bool = True,
+            callback: Callback | None = None, checkpoint: CheckpointConfig | None = None,
+            out_dir: Path | str | None = None, comm: Any | None = None,
+            pretrained: FitResult | None = None,
+            exact_data_gradient: ExactGradient | None = None) -> FitResult:
+        """Pre-train at θ0, then fine-tune W and θ (or V) simultaneously.
+
+        Pre-training (θ frozen at θ0): W minimises L_res + w_rgrad·L_rgrad + w_ref·MSE(u, u_ref);
+        for a function unknown V minimises w_func·MSE(f_V, f0) at the residual points.
+        Fine-tuning, every iteration: one Adam step of W on L_res + w_rgrad·L_rgrad and one of θ
+        (or V) on L_dat (+ w_reg·reg), each with the gradient of its own loss only.
+
+        Args:
+            pde: The problem.
+            x_res: Residual (collocation) points (N_res, d).
+            x_dat: Observation points (N_dat, d).
+            u_dat: Observations (N_dat,).
+            theta_init: θ0 as name -> value; for a function unknown, f0 at ``x_res`` (N_res,).
+            u_ref: Reference solution at θ0 (e.g. the FEM solution) for pre-training, or None.
+            x_ref: Points of ``u_ref`` (default ``x_res``).
+            device: Torch device (default CUDA if available, else CPU).
+            dtype: ``"float32"`` (default) or ``"float64"``.
+            seed: Seeds torch and numpy before the networks are initialised.
+            progress: Show a tqdm bar with losses and θ.
+            callback: Called with every step's row (dict) after the update; may raise to stop.
+            checkpoint: Periodic checkpoints and resume.
+            out_dir: If given, ``history.csv`` and ``history.json`` are written there.
+            comm: An mpi4py communicator for data parallelism: each rank passes its own points.
+            pretrained: A finished fit of the same method, config and problem: start fine-tuning
+                from its weights (θ reset to ``theta_init``) and skip pre-training, so one
+                pre-training can serve several fine-tuning runs (noise levels, seeds of the data).
+            exact_data_gradient: ``g(theta) -> dL_dat/dθ`` (scalar unknowns), called every
+                ``finetune.fidelity_every`` steps on every rank. It must differentiate the same
+                functional L_dat(θ) = mean_j (u(x_j; θ) − u_dat,j)² (a plain mean, no ½) with u the
+                exact PDE solution; the history then records ``fidelity_cos`` and ``fidelity_rel``
+                against BiLO's upper-level gradient at the same θ.
+
+        Returns:
+            The inferred θ, the history and the trained model.
+        """
+        cfg = self.config
+        run = Run(pde, x_res, x_dat, u_dat, theta_init, u_ref, x_ref, embed=True, network=cfg.network,
+                  function_network=cfg.function_network, log_every=cfg.log_every,
+                  derivatives=cfg.derivatives, device=device,
+                  dtype=dtype, seed=seed, progress=progress, callback=callback, checkpoint=checkpoint,
+                  out_dir=out_dir, comm=comm, pretrained=pretrained)
+        if exact_data_gradient is not None and run.model.is_function:
+            raise ValueError("exact_data_gradient is only supported for scalar unknowns")
+        self._pretrain(run)
+        self._finetune(run, exact_data_gradient)
+        return run.finish()
+
+    def _pretrain(self, run: Run) -> None:
+        pc, model, d = self.config.pretrain, run.model, run.data
+        opt_W = adam([{"params": model.weights(), "lr": pc.lr}], amsgrad=pc.amsgrad)
+        # θ is frozen; V (function unknowns) is fitted to f0 by its own optimiser.
+        V = model.unknowns() if model.is_function else []
+        opt_V = adam([{"params": V, "lr": pc.lr}], amsgrad=pc.amsgrad)
+
+        def step(k: int) -> dict[str, float]:
+            losses = residual_terms(model, d.x_res, run.n_res, with_rgrad=True)
+            lower = losses["res"] + pc.w_rgrad * losses["rgrad"]
+            if d.x_ref is not None and d.u_ref is not None:
+                losses["ref"] = fit_term(model, d.x_ref, d.u_ref, run.n_ref)
+                lower = lower + pc.w_ref * losses["ref"]
+            groups: list[Group] = [(model.weights(), lower, opt_W)]
+            if V:
+                assert d.f0 is not None
+                losses["func"] = function_term(model, d.x_res, d.f0, run.n_res)
+                groups.append((V, pc.w_func * losses["func"], opt_V))
+            vals, _ = run.update(groups, losses, phase="pretrain", step=k)
+            return vals
+
+        run.run_phase("pretrain", pc.steps, 0, [opt_W, opt_V], step)
+
+    def _finetune(self, run: Run, exact: ExactGradient | None) -> None:
+        fc, model, d = self.config.finetune, run.model, run.data
+        opt_W = adam([{"params": model.weights(), "lr": fc.lr_W}], amsgrad=fc.amsgrad)
+        opt_T = adam([{"params": model.unknowns(), "lr": fc.lr_theta}], amsgrad=fc.amsgrad)
+
+        def step(k: int) -> dict[str, float]:
+            losses = residual_terms(model, d.x_res, run.n_res, with_rgrad=True)
+            lower = losses["res"] + fc.w_rgrad * losses["rgrad"]
+            losses["data"] = fit_term(model, d.x_dat, d.u_dat, run.n_dat)
+            upper: Tensor = losses["data"]
+            reg = regularizer_term(model, d.x_res, run.n_res, fc.regularizer)
+            if reg is not None:
+                losses["reg"] = reg
+                upper = upper + fc.regularizer.weight * reg
+            check = exact is not None and fc.fidelity_every > 0 and k % fc.fidelity_every == 0
+            g_exact = None
+            if check:
+                assert exact is not None
+                # Before the update, so the exact gradient is taken at the θ BiLO's gradient sees.
+                g_exact = np.asarray(exact(model.unknowns()[0].detach().cpu().double().numpy().copy()),
+                                     dtype=np.float64)
+            vals, grads = run.update([(model.weights(), lower, opt_W), (model.unknowns(), upper, opt_T)],
+                                     losses, phase="finetune", step=k)
+            if g_exact is not None:
+                g = grads[1][0].detach().cpu().double().numpy()
+                vals["fidelity_cos"], vals["fidelity_rel"] = gradient_agreement(g, g_exact)
+                for n, gi, ei in zip(run.names, g, g_exact.ravel(), strict=True):
+                    vals[f"grad_{n}"], vals[f"grad_exact_{n}"] = float(gi), float(ei)
+            return vals
+
+        run.run_phase("finetune", fc.steps, self.config.pretrain.steps, [opt_W, opt_T], step)

@@ -1,0 +1,93 @@
+"""The PINN baseline: the same network without the embedding, θ (or V) trained with W."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any, final
+
+import numpy as np
+import torch
+
+from .config import CheckpointConfig, PINNConfig
+from .objectives import fit_term, function_term, regularizer_term, residual_terms
+from .problem import AbstractPDE
+from .training import Callback, FitResult, Run, adam
+
+
+@final
+class PINN:
+    """The PINN method as a strategy object: ``PINN(config).fit(problem, ...)``."""
+
+    def __init__(self, config: PINNConfig | None = None) -> None:
+        self.config = config if config is not None else PINNConfig()
+
+    def fit(self, pde: AbstractPDE, x_res: np.ndarray, x_dat: np.ndarray, u_dat: np.ndarray,
+            theta_init: Mapping[str, float] | np.ndarray, u_ref: np.ndarray | None = None,
+            x_ref: np.ndarray | None = None, *, device: str | torch.device | None = None,
+            dtype: str | torch.dtype | None = None, seed: int = 0, progress: bool = True,
+            callback: Callback | None = None, checkpoint: CheckpointConfig | None = None,
+            out_dir: Path | str | None = None, comm: Any | None = None,
+            pretrained: FitResult | None = None,
+            exact_data_gradient: Callable[[np.ndarray], np.ndarray] | None = None) -> FitResult:
+        """Pre-train at θ0 (θ frozen), then minimise L_res + w_dat·L_dat (+ w_reg·reg) over W and θ.
+
+        Pre-training minimises L_res + w_ref·MSE(u, u_ref) over W (and, for a function unknown,
+        + w_func·MSE(f_V, f0) over W and V). Fine-tuning uses one Adam with two parameter groups
+        (W: ``lr_W``, θ or V: ``lr_theta``). The arguments are those of :meth:`hybrid.BiLO.fit`;
+        ``exact_data_gradient`` exists only for a uniform call signature and must be None (the
+        PINN network does not depend on θ, so it has no upper-level data gradient to check).
+
+        Returns:
+            The inferred θ, the history and the trained model.
+        """
+        if exact_data_gradient is not None:
+            raise ValueError("the PINN has no upper-level data gradient; exact_data_gradient must be None")
+        cfg = self.config
+        run = Run(pde, x_res, x_dat, u_dat, theta_init, u_ref, x_ref, embed=False, network=cfg.network,
+                  function_network=cfg.function_network, log_every=cfg.log_every,
+                  derivatives=cfg.derivatives, device=device,
+                  dtype=dtype, seed=seed, progress=progress, callback=callback, checkpoint=checkpoint,
+                  out_dir=out_dir, comm=comm, pretrained=pretrained)
+        self._pretrain(run)
+        self._finetune(run)
+        return run.finish()
+
+    def _pretrain(self, run: Run) -> None:
+        pc, model, d = self.config.pretrain, run.model, run.data
+        V = model.unknowns() if model.is_function else []
+        params = model.weights() + V
+        opt = adam([{"params": params, "lr": pc.lr}], amsgrad=pc.amsgrad)
+
+        def step(k: int) -> dict[str, float]:
+            losses = residual_terms(model, d.x_res, run.n_res, with_rgrad=False)
+            loss = losses["res"]
+            if d.x_ref is not None and d.u_ref is not None:
+                losses["ref"] = fit_term(model, d.x_ref, d.u_ref, run.n_ref)
+                loss = loss + pc.w_ref * losses["ref"]
+            if V:
+                assert d.f0 is not None
+                losses["func"] = function_term(model, d.x_res, d.f0, run.n_res)
+                loss = loss + pc.w_func * losses["func"]
+            vals, _ = run.update([(params, loss, opt)], losses, phase="pretrain", step=k)
+            return vals
+
+        run.run_phase("pretrain", pc.steps, 0, [opt], step)
+
+    def _finetune(self, run: Run) -> None:
+        fc, model, d = self.config.finetune, run.model, run.data
+        W, T = model.weights(), model.unknowns()
+        opt = adam([{"params": W, "lr": fc.lr_W}, {"params": T, "lr": fc.lr_theta}], amsgrad=fc.amsgrad)
+
+        def step(k: int) -> dict[str, float]:
+            losses = residual_terms(model, d.x_res, run.n_res, with_rgrad=False)
+            losses["data"] = fit_term(model, d.x_dat, d.u_dat, run.n_dat)
+            loss = losses["res"] + fc.w_dat * losses["data"]
+            reg = regularizer_term(model, d.x_res, run.n_res, fc.regularizer)
+            if reg is not None:
+                losses["reg"] = reg
+                loss = loss + fc.regularizer.weight * reg
+            vals, _ = run.update([(W + T, loss, opt)], losses, phase="finetune", step=k)
+            return vals
+
+        run.run_phase("finetune", fc.steps, self.config.pretrain.steps, [opt], step)

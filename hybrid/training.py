@@ -1,0 +1,286 @@
+"""The run machinery shared by BiLO and the PINN: set-up, update, loop, checkpoints, result."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, final
+
+import numpy as np
+import torch
+from torch import Tensor, nn
+from tqdm.auto import tqdm
+
+from .checkpoint import load_checkpoint, save_checkpoint
+from .config import CheckpointConfig, Derivatives, FunctionNetworkConfig, NetworkConfig
+from .distributed import DataParallel
+from .history import History
+from .inputs import FitData, theta_vector, validate
+from .local_operator import HybridModel
+from .problem import AbstractPDE
+
+Callback = Callable[[dict[str, Any]], None]
+PHASES = ("pretrain", "finetune")
+Group = tuple[list[nn.Parameter], Tensor, torch.optim.Optimizer]
+
+
+class DivergenceError(RuntimeError):
+    """A loss or gradient became non-finite; the message names the phase, step and loss."""
+
+
+def resolve_device(device: str | torch.device | None) -> torch.device:
+    """The given device, else CUDA when available, else CPU."""
+    if device is None:
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(device)
+
+
+def resolve_dtype(dtype: str | torch.dtype | None) -> torch.dtype:
+    """float32 by default; accepts ``"float32"``, ``"float64"`` or a torch dtype."""
+    if dtype is None:
+        return torch.float32
+    if isinstance(dtype, str):
+        table = {"float32": torch.float32, "float64": torch.float64}
+        if dtype not in table:
+            raise ValueError(f"dtype must be one of {sorted(table)}, got {dtype!r}")
+        return table[dtype]
+    if dtype not in (torch.float32, torch.float64):
+        raise ValueError(f"dtype must be float32 or float64, got {dtype}")
+    return dtype
+
+
+@final
+@dataclass(frozen=True, kw_only=True, eq=False)
+class FitResult:
+    """Outcome of ``BiLO.fit`` or ``PINN.fit``.
+
+    Attributes:
+        theta: Inferred scalar unknowns name -> value (empty for a function unknown).
+        history: Logged rows (step, phase, time, losses, theta_<name>, fidelity entries).
+        wall_s: Wall time of this call (both phases).
+        steps: Fine-tuning steps completed (counting those before a resume).
+        pretrain_steps: Pre-training steps completed (0 when started from ``pretrained``).
+        s_per_step: Seconds per fine-tuning step in this call (NaN if none ran).
+        model: The trained model (network and unknowns), for further use from torch.
+    """
+
+    theta: dict[str, float]
+    history: list[dict[str, Any]]
+    wall_s: float
+    steps: int
+    pretrain_steps: int
+    s_per_step: float
+    model: HybridModel = field(repr=False)
+
+    def _tensor(self, x: np.ndarray) -> Tensor:
+        p = next(self.model.parameters())
+        a = np.asarray(x, dtype=np.float64)
+        d = self.model.pde.input_dim
+        if a.ndim != 2 or a.shape[1] != d:
+            raise ValueError(f"x must have shape (N, {d}), got {a.shape}")
+        return torch.as_tensor(a, dtype=p.dtype, device=p.device)
+
+    def predict(self, x: np.ndarray, theta: Mapping[str, float] | np.ndarray | None = None) -> np.ndarray:
+        """u at points x (N, d) -> (N,) float64, at the inferred or at a given θ.
+
+        Args:
+            x: Points (N, d).
+            theta: Scalar unknowns to evaluate the local operator at (BiLO: u(x, θ) for any θ;
+                PINN: only the output transform sees it). None: the inferred values.
+        """
+        xt = self._tensor(x)
+        th = None
+        if theta is not None:
+            if self.model.is_function:
+                raise ValueError("theta cannot be given for a function unknown")
+            th = torch.as_tensor(theta_vector(self.model.pde, theta), dtype=xt.dtype, device=xt.device)
+        return self.model.predict(xt, th).cpu().double().numpy()
+
+    def function(self, x: np.ndarray) -> np.ndarray:
+        """The inferred unknown function f_V at points x (N, d) -> (N,) float64."""
+        with torch.no_grad():
+            return self.model.function(self._tensor(x)).cpu().double().numpy()
+
+
+@final
+class Run:
+    """One fit: model, data, counts, history, checkpoints, and the update/loop primitives."""
+
+    def __init__(self, pde: AbstractPDE, x_res: np.ndarray, x_dat: np.ndarray, u_dat: np.ndarray,
+                 theta_init: Mapping[str, float] | np.ndarray, u_ref: np.ndarray | None,
+                 x_ref: np.ndarray | None, *, embed: bool, network: NetworkConfig,
+                 function_network: FunctionNetworkConfig, log_every: int, derivatives: Derivatives,
+                 device: str | torch.device | None, dtype: str | torch.dtype | None, seed: int,
+                 progress: bool, callback: Callback | None, checkpoint: CheckpointConfig | None,
+                 out_dir: Path | str | None, comm: Any | None, pretrained: FitResult | None = None) -> None:
+        self.t0 = time.perf_counter()
+        self.dp = DataParallel(comm)
+        self.dp.set_threads()
+        self.device, self.dtype = resolve_device(device), resolve_dtype(dtype)
+        self.data: FitData = validate(pde, x_res, x_dat, u_dat, theta_init, u_ref, x_ref,
+                                      device=self.device, dtype=self.dtype, allow_empty=self.dp.active)
+        torch.manual_seed(seed)
+        np.random.seed(seed)
+        self.model = HybridModel(pde, self.data.theta0, embed=embed, network=network,
+                                 function_network=function_network,
+                                 derivatives=derivatives).to(self.device, self.dtype)
+        # Ranks must start from identical weights (including random Fourier features).
+        self.dp.broadcast([t for t in self.model.state_dict().values() if t.is_floating_point()])
+        d = self.data
+        self.n_res = self.dp.global_count(d.x_res.shape[0])
+        self.n_dat = self.dp.global_count(d.x_dat.shape[0])
+        self.n_ref = self.dp.global_count(0 if d.x_ref is None else d.x_ref.shape[0])
+        if min(self.n_res, self.n_dat) == 0:
+            raise ValueError("x_res and x_dat must hold at least one point over all ranks")
+        self.names = tuple(pde.param_names)
+        self.log_every = max(1, log_every)
+        self.progress = progress and self.dp.rank == 0
+        self.callback = callback
+        self.ckpt = checkpoint
+        self.out_dir = out_dir
+        self.history = History()
+        self.phase_step: dict[str, int] = {}
+        self.elapsed_before = 0.0
+        self.last_checkpoint: Path | None = None
+        self.finetune_time = 0.0
+        self.finetune_steps_run = 0
+        self.resume_state: dict[str, Any] | None = None
+        self.skip: set[str] = set()
+        if pretrained is not None:
+            # Fine-tune from a finished pre-training (as the authors restore the pre-trained net):
+            # its weights, the unknowns reset to θ0, fresh optimisers, no pre-training here.
+            theta0 = None if self.model.theta is None else self.model.theta.detach().clone()
+            try:
+                self.model.load_state_dict(pretrained.model.state_dict())
+            except RuntimeError as exc:
+                raise ValueError(f"pretrained does not match this method/config/problem: {exc}") from exc
+            if theta0 is not None:
+                with torch.no_grad():
+                    self.model.theta.copy_(theta0)
+            self.skip.add("pretrain")
+        if checkpoint is not None and checkpoint.resume:
+            state = load_checkpoint(checkpoint.dir)
+            if state is not None:
+                self.model.load_state_dict(state["model"])
+                self.history = History(state["history"])
+                self.phase_step = {state["phase"]: state["step"], **state.get("done", {})}
+                # Phases before the checkpointed one are finished (or were skipped).
+                self.skip |= set(PHASES[:PHASES.index(state["phase"])])
+                self.elapsed_before = state["elapsed"]
+                self.resume_state = state
+                self.last_checkpoint = Path(checkpoint.dir)
+
+    # -- primitives -------------------------------------------------------------------------
+    def theta_row(self) -> dict[str, float]:
+        """θ as ``{"theta_<name>": value}`` (empty for function unknowns)."""
+        if self.model.theta is None:
+            return {}
+        return {f"theta_{n}": float(v) for n, v in zip(self.names, self.model.theta.detach().cpu(), strict=True)}
+
+    def update(self, groups: list[Group], losses: dict[str, Tensor], *, phase: str,
+               step: int) -> tuple[dict[str, float], list[list[Tensor]]]:
+        """Give each parameter group the gradient of its own loss only, sync, check, and step.
+
+        Each group is (parameters, loss, optimiser). Gradients are taken with
+        ``torch.autograd.grad`` per group rather than ``.backward()`` on a sum, so the lower-level
+        loss can never leak into θ and the data loss never into W.
+
+        Returns:
+            The (global) loss values and the (summed) gradients per group.
+        """
+        grads: list[list[Tensor]] = []
+        for i, (params, loss, _) in enumerate(groups):
+            gs = torch.autograd.grad(loss, params, allow_unused=True, retain_graph=i < len(groups) - 1)
+            grads.append([torch.zeros_like(p) if g is None else g for p, g in zip(params, gs, strict=True)])
+        names = list(losses)
+        values = torch.stack([losses[n].detach() for n in names])
+        self.dp.allreduce_sum([g for gs in grads for g in gs] + [values])
+        vals = dict(zip(names, values.tolist(), strict=True))
+        bad = [n for n, v in vals.items() if not np.isfinite(v)]
+        # One reduction (one device sync) for all gradients.
+        if not bad and not bool(torch.stack([torch.isfinite(g).all() for gs in grads for g in gs]).all()):
+            bad = ["gradient"]
+        if bad:
+            where = self.last_checkpoint if self.last_checkpoint is not None else "none written"
+            what = ", ".join(f"{n} loss = {vals[n]}" if n in vals else "gradient" for n in bad)
+            raise DivergenceError(f"{phase} step {step}: non-finite {what}; last good checkpoint: {where}")
+        for (params, _, opt), gs in zip(groups, grads, strict=True):
+            for p, g in zip(params, gs, strict=True):
+                p.grad = g
+            opt.step()
+        return vals, grads
+
+    def save(self, phase: str, step: int, optimizers: list[torch.optim.Optimizer]) -> None:
+        """Write a checkpoint (rank 0 only)."""
+        assert self.ckpt is not None
+        if self.dp.rank == 0:
+            done = {k: v for k, v in self.phase_step.items() if k != phase}
+            save_checkpoint(self.ckpt.dir, {
+                "phase": phase, "step": step, "done": done, "model": self.model.state_dict(),
+                "optimizers": [o.state_dict() for o in optimizers], "history": self.history.rows,
+                "elapsed": self.elapsed_before + time.perf_counter() - self.t0})
+        self.last_checkpoint = Path(self.ckpt.dir)
+
+    def run_phase(self, phase: str, steps: int, offset: int, optimizers: list[torch.optim.Optimizer],
+                  step_fn: Callable[[int], dict[str, float]]) -> None:
+        """Run ``step_fn(k)`` for k = start+1..steps with logging, progress and checkpoints.
+
+        ``offset`` is the number of steps of earlier phases; checkpoints count global steps.
+        A resumed run starts after the checkpointed step, with the saved optimiser states.
+        """
+        if phase in self.skip:
+            return
+        start = self.phase_step.get(phase, 0)
+        state = self.resume_state
+        if state is not None and state["phase"] == phase:
+            for opt, s in zip(optimizers, state["optimizers"], strict=True):
+                opt.load_state_dict(s)
+            self.resume_state = None
+        if start >= steps:
+            return
+        bar = tqdm(range(start + 1, steps + 1), desc=phase, disable=not self.progress, leave=False)
+        t_phase = time.perf_counter()
+        for k in bar:
+            entries = step_fn(k)
+            self.phase_step[phase] = k
+            logged = k % self.log_every == 0 or k == steps
+            if logged or self.callback is not None:
+                row = {"step": k, "phase": phase,
+                       "time": self.elapsed_before + time.perf_counter() - self.t0,
+                       **entries, **self.theta_row()}
+                if logged:
+                    self.history.append(row)
+                    if self.progress:
+                        bar.set_postfix({n: f"{v:.3g}" for n, v in row.items() if n not in ("step", "phase", "time")},
+                                        refresh=False)
+                if self.callback is not None:
+                    self.callback(row)
+            if self.ckpt is not None and (offset + k) % self.ckpt.every == 0:
+                self.save(phase, k, optimizers)
+        bar.close()
+        if phase == "finetune":
+            self.finetune_time += time.perf_counter() - t_phase
+            self.finetune_steps_run += steps - start
+
+    def finish(self) -> FitResult:
+        """Write the history (rank 0, if ``out_dir``) and build the result."""
+        if self.out_dir is not None and self.dp.rank == 0:
+            self.history.write(self.out_dir)
+        theta = {} if self.model.theta is None else {
+            n: float(v) for n, v in zip(self.names, self.model.theta.detach().cpu(), strict=True)}
+        n_ft = self.finetune_steps_run
+        return FitResult(theta=theta, history=self.history.rows,
+                         wall_s=time.perf_counter() - self.t0, steps=self.phase_step.get("finetune", 0),
+                         pretrain_steps=self.phase_step.get("pretrain", 0),
+                         s_per_step=self.finetune_time / n_ft if n_ft else float("nan"), model=self.model)
+
+
+def adam(groups: list[dict[str, Any]], *, amsgrad: bool) -> torch.optim.Adam:
+    """Adam over the given parameter groups (those with no parameters are dropped)."""
+    groups = [g for g in groups if g["params"]]
+    if not groups:
+        # An optimiser with nothing to do (e.g. θ frozen); a dummy keeps the loop uniform.
+        groups = [{"params": [nn.Parameter(torch.zeros(()))], "lr": 0.0}]
+    return torch.optim.Adam(groups, amsgrad=amsgrad)

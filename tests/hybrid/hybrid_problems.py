@@ -1,0 +1,125 @@
+"""Small PDEs implementing hybrid's problem interface, for the tests."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from hybrid import AbstractFunctionPDE, AbstractJetPDE, AbstractPDE, Jet
+
+
+def _d(f: Tensor, x: Tensor) -> Tensor:
+    return torch.autograd.grad(f.sum(), x, create_graph=True)[0]
+
+
+@dataclass(frozen=True, kw_only=True)
+class FisherKPP(AbstractPDE):
+    """u_t = rD·D̄·u_xx + rρ·ρ̄·u(1-u) on [0,1]²; column 0 = t, column 1 = x."""
+
+    D: float = 0.01
+    rho: float = 1.0
+    param_names: tuple[str, ...] = ("rD", "rRHO")
+    input_dim: int = 2
+
+    def residual(self, x: Tensor, u: Tensor, theta: Tensor) -> Tensor:
+        du = _d(u, x)
+        u_t, u_x = du[:, 0], du[:, 1]
+        u_xx = _d(u_x, x)[:, 1]
+        return u_t - (theta[:, 0] * self.D * u_xx + theta[:, 1] * self.rho * u * (1 - u))
+
+    def output_transform(self, x: Tensor, N: Tensor, theta: Tensor) -> Tensor:
+        t, s = x[:, 0], x[:, 1]
+        return 0.5 * torch.sin(math.pi * s) ** 2 + N * s * (1 - s) * t
+
+
+@dataclass(frozen=True, kw_only=True)
+class VarPoisson(AbstractFunctionPDE):
+    """(D(x) u')' = -π² sin(πx), u(0) = u(1) = 0, D = 1 + x(1-x)·v."""
+
+    param_names: tuple[str, ...] = ("D",)
+    input_dim: int = 1
+
+    def residual(self, x: Tensor, u: Tensor, theta: Tensor) -> Tensor:
+        u_x = _d(u, x)
+        flux = theta * u_x                     # (n, 1): z·u_x
+        return _d(flux[:, 0], x)[:, 0] + math.pi ** 2 * torch.sin(math.pi * x[:, 0])
+
+    def output_transform(self, x: Tensor, N: Tensor, theta: Tensor) -> Tensor:
+        s = x[:, 0]
+        return s * (1 - s) * N
+
+    def function_transform(self, x: Tensor, v: Tensor) -> Tensor:
+        s = x[:, 0]
+        return 1 + s * (1 - s) * v
+
+
+def fk_grid(nt: int, nx: int) -> np.ndarray:
+    """(t, x) grid points (nt·nx, 2)."""
+    t, x = np.meshgrid(np.linspace(0, 1, nt), np.linspace(0, 1, nx), indexing="ij")
+    return np.stack([t.ravel(), x.ravel()], axis=1)
+
+
+def fk_data(x: np.ndarray) -> np.ndarray:
+    """A smooth stand-in for observations (not a PDE solution; fine for engine tests)."""
+    return 0.5 * np.sin(np.pi * x[:, 1]) ** 2 * (1 + 0.5 * x[:, 0])
+
+
+@dataclass(frozen=True, kw_only=True)
+class FisherKPPJet(AbstractJetPDE):
+    """Fisher–KPP written against the jet interface (the fast path)."""
+
+    D: float = 0.01
+    rho: float = 1.0
+    param_names: tuple[str, ...] = ("rD", "rRHO")
+    input_dim: int = 2
+    first_derivatives: tuple[int, ...] = (0,)
+    second_derivatives: tuple[int, ...] = (1,)
+
+    def transform_coefficients(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        t, s = x[:, 0], x[:, 1]
+        return 0.5 * torch.sin(math.pi * s) ** 2, s * (1 - s) * t
+
+    def residual_jet(self, x: Tensor, jet: Jet, theta: Tensor) -> Tensor:
+        u = jet.u
+        return jet.du[0] - (theta[:, 0] * self.D * jet.d2u[1] + theta[:, 1] * self.rho * u * (1 - u))
+
+
+@dataclass(frozen=True, kw_only=True)
+class Darcy(AbstractFunctionPDE):
+    """-∇·(f ∇u) = 1 on (0,1)², u = 0 on the boundary, f = 9·sigmoid(v) + 3."""
+
+    param_names: tuple[str, ...] = ("f",)
+    input_dim: int = 2
+
+    def residual(self, x: Tensor, u: Tensor, theta: Tensor) -> Tensor:
+        flux = theta * _d(u, x)                                   # (n, 2): z ∇u
+        div = _d(flux[:, 0], x)[:, 0] + _d(flux[:, 1], x)[:, 1]
+        return -div - 1
+
+    def output_transform(self, x: Tensor, N: Tensor, theta: Tensor) -> Tensor:
+        return N * x[:, 0] * (1 - x[:, 0]) * x[:, 1] * (1 - x[:, 1])
+
+    def function_transform(self, x: Tensor, v: Tensor) -> Tensor:
+        return 9 * torch.sigmoid(v) + 3
+
+
+def fk_reference(rD: float, rRHO: float, points: np.ndarray, nx: int = 101) -> np.ndarray:
+    """Fisher–KPP solution at (t, x) points: explicit finite differences, linear interpolation in x."""
+    x = np.linspace(0, 1, nx)
+    dx = x[1] - x[0]
+    D = 0.01 * rD
+    nt = int(np.ceil(1.0 / (0.2 * dx * dx / D)))
+    dt = 1.0 / nt
+    u = 0.5 * np.sin(np.pi * x) ** 2
+    U = [u.copy()]
+    for _ in range(nt):
+        lap = np.zeros_like(u)
+        lap[1:-1] = (u[2:] - 2 * u[1:-1] + u[:-2]) / dx ** 2
+        u = u + dt * (D * lap + rRHO * u * (1 - u))
+        u[0] = u[-1] = 0
+        U.append(u.copy())
+    return np.array([np.interp(s, x, U[min(int(round(t / dt)), nt)]) for t, s in points])
