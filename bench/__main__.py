@@ -17,6 +17,8 @@ from pathlib import Path
 # Arguments for a quick pass (few steps), per benchmark that supports one.
 QUICK_ARGS = {
     "fisher_kpp_step": ["--steps", "10", "--warmup", "2", "--rounds", "1", "--no-memory"],
+    "darcy_step": ["--steps", "5", "--warmup", "2"],
+    "adjoint_cost": ["--n", "64", "--repeats", "2"],
 }
 
 

@@ -141,7 +141,7 @@ class FisherKPPConfig:
     def preset(cls, name: str) -> FisherKPPConfig:
         """``smoke`` (tests, < 2 min), ``default`` (< 30 min on 2 cores), ``paper`` (GPU)."""
         sizes = {  # pre-training steps, fine-tuning steps, fidelity every, width, seeds
-            "smoke": (300, 600, 200, 32, 1),
+            "smoke": (300, 2000, 500, 32, 1),
             "default": (1000, 3000, 500, 128, 3),
             "paper": (10_000, 50_000, 2_500, 128, 5),
         }

@@ -64,9 +64,8 @@ from fem.forward import solve_elliptic
 from fem.meshes import interval
 from fem.metrics import relative_l2_error, trapezoid_weights
 from fem.parallel import print0, run_collectively
-from hybrid import (AbstractFunctionPDE, BiLO, BiLOConfig, BiLOFinetuneConfig, FitResult,
-                    FunctionNetworkConfig, NetworkConfig, PINN, PINNConfig, PINNFinetuneConfig,
-                    PretrainConfig, RegularizerConfig)
+from hybrid import (PINN, AbstractFunctionPDE, BiLO, BiLOConfig, BiLOFinetuneConfig, FunctionNetworkConfig,
+                    NetworkConfig, PINNConfig, PINNFinetuneConfig, PretrainConfig, RegularizerConfig)
 
 METHOD_OPTIONS = {"bilo": ("w_reg",), "pinn": ("w_dat", "w_reg"), "adjoint_gd": ("w_reg",),
                   "adjoint_tao": ("w_reg",)}
@@ -346,7 +345,7 @@ class Outcome:
 
 
 def fit_hybrid(spec: cli.MethodSpec, cfg: PoissonConfig, pde: VariablePoisson, data: dict, *, device: str,
-               dtype: str, seed: int, progress: bool) -> tuple[Outcome, FitResult]:
+               dtype: str, seed: int, progress: bool) -> Outcome:
     """BiLO or PINN at the weights of ``spec``; D and u on the evaluation grid."""
     w_reg = spec.options.get("w_reg", cfg.default_reg_weight)
     reg = RegularizerConfig(kind="h1", weight=w_reg)
@@ -360,8 +359,9 @@ def fit_hybrid(spec: cli.MethodSpec, cfg: PoissonConfig, pde: VariablePoisson, d
                      device=device, dtype=dtype, seed=seed, progress=progress)
     x_eval = data["x_eval"][:, None]
     mse = float(np.mean((res.predict(data["x_dat"][:, None]) - data["u_obs"]) ** 2))
+    # FitResult.function gives the inferred unknown function f_V (here D_V) at any points.
     return Outcome(D=res.function(x_eval), u=res.predict(x_eval), data_mse=mse, steps=res.steps,
-                   s_per_step=res.s_per_step, extra={}), res
+                   s_per_step=res.s_per_step, extra={})
 
 
 def fit_adjoint(spec: cli.MethodSpec, cfg: PoissonConfig, data: dict, comm: MPI.Comm) -> Outcome:
@@ -465,7 +465,7 @@ def run(argv: list[str] | None = None) -> Report:
             if spec.name.startswith("adjoint"):
                 outcome = fit_adjoint(spec, cfg, data, comm)
             else:
-                outcome, _ = fit_hybrid(spec, cfg, pde, data, device=device, dtype=args.dtype, seed=seed,
+                outcome = fit_hybrid(spec, cfg, pde, data, device=device, dtype=args.dtype, seed=seed,
                                         progress=not args.quiet and comm.rank == 0)
             wall = time.perf_counter() - t0
             metrics: dict[str, float] = {}

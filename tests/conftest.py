@@ -14,6 +14,16 @@ ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 
 
+def pytest_configure(config) -> None:
+    # One torch thread in the test process: the test networks are small, and two threads on a
+    # loaded 2-core machine (or beside an mpirun -n 2 test) spend their time waiting on each other.
+    try:
+        import torch
+    except ImportError:
+        return
+    torch.set_num_threads(1)
+
+
 @pytest.fixture(autouse=True)
 def _seed() -> None:
     np.random.seed(0)

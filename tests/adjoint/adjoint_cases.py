@@ -6,11 +6,15 @@ import fem  # noqa: F401  (loads MPI before dolfinx)
 
 # isort: split
 
+from types import SimpleNamespace
+
 import dolfinx
 import numpy as np
+import ufl
 from mpi4py import MPI
 
 import adjoint
+from fem.evaluation import PointEvaluator
 
 
 def a_true(x: np.ndarray) -> np.ndarray:
@@ -50,6 +54,34 @@ def make_problem(space: str, regularization=(), coefficient_map=None, *, dim: in
     return rf, m_true
 
 
+def hat(x: np.ndarray) -> np.ndarray:
+    """1 + 0.5(1 − 2|x − 0.5|) for x of shape (3, N): a kinked coefficient equal to 1 at both ends."""
+    return 1.0 + 0.5 * (1.0 - 2.0 * np.abs(x[0] - 0.5))
+
+
+def poisson_1d(n_cells: int, n_obs: int, weight: float, comm: MPI.Comm = MPI.COMM_WORLD) -> SimpleNamespace:
+    """−(D u')' = π² sin(πx), u(0) = u(1) = 0, D fixed to 1 at both ends, H1 weight ``weight``.
+
+    ``n_obs`` equispaced point observations (rank 0 holds them all) through
+    ``fem.PointEvaluator``; noise-free data from the same P1 discretisation at D = ``hat``.
+    A small stand-in for the comparison's problem (``comparisons/poisson.py``) that keeps the
+    adjoint tests free of the comparison layer.
+    """
+    msh = dolfinx.mesh.create_unit_interval(comm, n_cells)
+    V = dolfinx.fem.functionspace(msh, ("Lagrange", 1))
+    points = np.linspace(0.0, 1.0, n_obs)[:, None]
+    B = PointEvaluator(V, points if comm.rank == 0 else points[:0]).matrix()
+    common = dict(observation=B, coefficient_space="P1", fixed_coefficient=adjoint.FixedCoefficient(),
+                  source=lambda x: np.pi**2 * ufl.sin(np.pi * x[0]))
+    n_rows = B.getLocalSize()[0]
+    clean = adjoint.ReducedFunctional(msh, data=np.zeros(n_rows), **common)
+    data = clean.observe(clean.parameter_from_coefficient(hat))
+    regularization = (adjoint.H1Seminorm(weight=weight),)
+    rf = adjoint.ReducedFunctional(msh, data=data, regularization=regularization, **common)
+    return SimpleNamespace(rf=rf, m_init=rf.parameter_from_coefficient(1.0),
+                           m_true=rf.parameter_from_coefficient(hat))
+
+
 def direction(rf: adjoint.ReducedFunctional, seed: int = 0) -> np.ndarray:
     """A random direction δm (different stream per rank), zero at fixed dofs."""
     dm = np.random.default_rng(seed + 1000 * rf.comm.rank).standard_normal(rf.n_local)
@@ -81,7 +113,7 @@ def tao_run(comm: MPI.Comm = MPI.COMM_WORLD) -> dict[str, float]:
                                                             gatol=0.0, grtol=0.0, gttol=1e-7))
     norm = np.sqrt(comm.allreduce(float(result.m @ result.m), op=MPI.SUM))
     err = np.sqrt(comm.allreduce(float((result.m - m_true) @ (result.m - m_true)), op=MPI.SUM))
-    p = adjoint.variable_poisson_1d(n_cells=40, n_obs=21, weight=1e-3, comm=comm)
+    p = poisson_1d(n_cells=40, n_obs=21, weight=1e-3, comm=comm)
     result_1d = adjoint.minimize_tao(p.rf, p.m_init, adjoint.TaoConfig(lower=0.1, upper=10.0))
     norm_1d = np.sqrt(comm.allreduce(float(result_1d.m @ result_1d.m), op=MPI.SUM))
     return {"J": result.J, "norm_m": float(norm), "err_m": float(err) / norm,

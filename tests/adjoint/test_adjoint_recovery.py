@@ -19,8 +19,9 @@ def test_misfit_vanishes_at_truth(space):
 
 
 def test_tao_recovers_1d_hat_diffusion():
-    # The spec's 1D experiment, noise-free, 50 cells, 51 observations, w = 1e-8.
-    p = adjoint.variable_poisson_1d(n_cells=50, n_obs=51, weight=1e-8)
+    # The 1D experiment's set-up (its comparison-level test is in tests/comparisons/test_poisson.py),
+    # noise-free data from the same discretisation, 50 cells, 51 observations, w = 1e-8.
+    p = adjoint_cases.poisson_1d(n_cells=50, n_obs=51, weight=1e-8)
     result = adjoint.minimize_tao(p.rf, p.m_init, adjoint.TaoConfig(lower=0.1, upper=10.0, max_iter=1000,
                                                                      gatol=0.0, grtol=0.0, gttol=1e-8))
     rel = np.linalg.norm(result.coefficient - p.m_true) / np.linalg.norm(p.m_true)
@@ -53,7 +54,7 @@ def test_tao_with_sigmoid_map_and_tv_decreases_j():
 
 
 def test_gradient_descent_decreases_j_and_keeps_fixed_ends():
-    p = adjoint.variable_poisson_1d(n_cells=50, n_obs=51, weight=1e-3)
+    p = adjoint_cases.poisson_1d(n_cells=50, n_obs=51, weight=1e-3)
     config = adjoint.GradientDescentConfig(step=0.01, max_iter=200, gtol=1e-10)
     result = adjoint.gradient_descent(p.rf, p.m_init, config)
     J = np.array(result.J_history)
@@ -67,14 +68,14 @@ def test_gradient_descent_decreases_j_and_keeps_fixed_ends():
 
 
 def test_gradient_descent_along_the_euclidean_derivative():
-    p = adjoint.variable_poisson_1d(n_cells=50, n_obs=51, weight=1e-3)
+    p = adjoint_cases.poisson_1d(n_cells=50, n_obs=51, weight=1e-3)
     config = adjoint.GradientDescentConfig(step=0.5, max_iter=20, direction="derivative")
     result = adjoint.gradient_descent(p.rf, p.m_init, config)
     assert np.all(np.diff(result.J_history) <= 0.0) and result.J < 0.5 * result.J_history[0]
 
 
 def test_gradient_descent_with_too_large_a_step_stops_cleanly():
-    p = adjoint.variable_poisson_1d(n_cells=50, n_obs=51, weight=1e-2)
+    p = adjoint_cases.poisson_1d(n_cells=50, n_obs=51, weight=1e-2)
     result = adjoint.gradient_descent(p.rf, p.m_init, adjoint.GradientDescentConfig(step=1.0, max_iter=50))
     assert result.reason == "invalid_coefficient" and not result.converged
     assert np.all(result.coefficient > 0) and len(result.J_history) == result.iterations + 1
@@ -85,7 +86,7 @@ def test_gradient_descent_with_too_large_a_step_stops_cleanly():
 
 
 def test_tao_options_pass_through_prefix():
-    p = adjoint.variable_poisson_1d(n_cells=20, n_obs=11, weight=1e-3)
+    p = adjoint_cases.poisson_1d(n_cells=20, n_obs=11, weight=1e-3)
     config = adjoint.TaoConfig(tao_type="bqnls", lower=0.1, max_iter=100, options={"tao_max_it": 3},
                                options_prefix="opt_test_")
     result = adjoint.minimize_tao(p.rf, p.m_init, config)

@@ -59,7 +59,7 @@ def test_taylor_test_leaves_m_unchanged_numpy_and_vec():
 
 
 def test_fixed_dofs_have_zero_derivative_and_gradient():
-    p = adjoint.variable_poisson_1d(n_cells=20, n_obs=11, weight=1e-3)
+    p = adjoint_cases.poisson_1d(n_cells=20, n_obs=11, weight=1e-3)
     rf = p.rf
     assert rf.global_size() == 21 and sorted(rf.fixed_dofs.tolist()) == [0, 20]
     m = p.m_init + 0.1 * np.sin(np.linspace(0, 3, rf.n_local))
