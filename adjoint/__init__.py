@@ -20,11 +20,11 @@ assembled operator and KSP; the derivative dJ (dual vector) and the gradient M‚Å
     rates, _ = adjoint.taylor_test(rf.J, rf.derivative, m0, dm)   # ‚âà 2
     result = adjoint.minimize_tao(rf, m0, adjoint.TaoConfig(max_iter=300))
     result.coefficient, result.J_history, result.n_forward, result.n_adjoint
+    result = adjoint.gradient_descent(rf, m0, adjoint.GradientDescentConfig(step=1e-2))
 
-    # the 1D experiment (D fixed to 1 at both ends, 51 observations):
-    p = adjoint.variable_poisson_1d(weight=1e-3)
-    gd = adjoint.gradient_descent(p.rf, p.m_init, adjoint.GradientDescentConfig(step=1e-2))
-    tao = adjoint.minimize_tao(p.rf, p.m_init, adjoint.TaoConfig(lower=0.1, upper=10.0))
+Problems are declared in ``comparisons/<name>.py`` (e.g. the 1D variable-diffusion Poisson
+experiment in ``comparisons/poisson.py``, with D fixed to 1 at both ends through
+``FixedCoefficient``); observation operators at points come from ``fem.PointEvaluator``.
 """
 from fem import _loader as _loader  # noqa: F401
 
@@ -37,15 +37,11 @@ from adjoint.maps import ExpMap as ExpMap
 from adjoint.maps import IdentityMap as IdentityMap
 from adjoint.maps import SigmoidMap as SigmoidMap
 from adjoint.observation import nodal_observation as nodal_observation
-from adjoint.observation import point_observation as point_observation
 from adjoint.optimize import GradientDescentConfig as GradientDescentConfig
 from adjoint.optimize import OptimizationResult as OptimizationResult
 from adjoint.optimize import TaoConfig as TaoConfig
 from adjoint.optimize import gradient_descent as gradient_descent
 from adjoint.optimize import minimize_tao as minimize_tao
-from adjoint.poisson1d import VariablePoisson1D as VariablePoisson1D
-from adjoint.poisson1d import hat_diffusion as hat_diffusion
-from adjoint.poisson1d import variable_poisson_1d as variable_poisson_1d
 from adjoint.problem import DirichletData as DirichletData
 from adjoint.problem import FixedCoefficient as FixedCoefficient
 from adjoint.problem import SolverConfig as SolverConfig

@@ -202,7 +202,7 @@ class PoissonConfig:
     n_res: int = 101
     n_dat: int = 51
     n_eval: int = 1001
-    seeds: int = 2
+    seeds: int = 1  # 18 method/weight rows per seed: one seed keeps `default` near 30 min on 2 cores
     reg_weights: tuple[float, ...] = (1e-4, 1e-3, 1e-2)
     pinn_data_weights: tuple[float, ...] = (10.0, 100.0, 1000.0)
     default_reg_weight: float = 1e-3
