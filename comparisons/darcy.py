@@ -32,7 +32,6 @@
 # +
 from __future__ import annotations
 
-import math
 import sys
 import time
 from dataclasses import asdict, dataclass, field, replace

@@ -39,7 +39,6 @@ import numpy as np
 import torch
 from mpi4py import MPI
 
-import fem
 from comparisons import cli
 from comparisons.plots import plot_fields, plot_trajectories
 from comparisons.report import Report
@@ -286,7 +285,7 @@ def run(argv: list[str] | None = None) -> Report:
         pinn_pretrained = None
         for spec in methods:
             print0(f"[fisher_kpp] seed {seed}: {spec.label}")
-            common = dict(x_res=x_res, x_dat=x_dat, u_dat=u_obs, theta_init=dict(zip(PARAMS, cfg.init)),
+            common = dict(x_res=x_res, x_dat=x_dat, u_dat=u_obs, theta_init=dict(zip(PARAMS, cfg.init, strict=True)),
                           u_ref=u_ref0, x_ref=x_res, device=device, dtype=args.dtype, seed=seed,
                           progress=not args.quiet and comm.rank == 0)
             t0 = time.perf_counter()
