@@ -541,8 +541,9 @@ def run(argv: list[str] | None = None) -> Report:
             if seed == 0:
                 fields[spec.label], states[spec.label] = a_nodes, u_nodes
 
-    out.mkdir(parents=True, exist_ok=True) if comm.rank == 0 else None
-    comm.barrier()
+    if comm.rank == 0:
+        out.mkdir(parents=True, exist_ok=True)
+    comm.barrier()  # the ParaView writers below are collective and need the folder
     written = write_paraview(setup, fields, states, out)
     png = plot_panel(setup, fields, out, comm)
     if comm.rank == 0:

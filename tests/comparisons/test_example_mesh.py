@@ -27,15 +27,6 @@ SHIPPED = MESHES / "example_domain.msh"
 COMM = MPI.COMM_WORLD
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Points × segments tensors are small: threads only contend on shared CI cores."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 def _script():
     spec = importlib.util.spec_from_file_location("make_example_domain", MESHES / "make_example_domain.py")
     module = importlib.util.module_from_spec(spec)

@@ -12,37 +12,16 @@ import numpy as np
 from mpi4py import MPI
 
 import fem
+from comparisons.forward_demo import HOLE_RADIUS, write_plate
 from fem.parallel import run_collectively
 
-R = 0.2  # hole radius
+R = HOLE_RADIUS
 DOMAIN, OUTER, HOLE = 1, 2, 3
 
 
 def write_plate_msh(path: Path, comm: MPI.Comm = MPI.COMM_WORLD, h: float = 0.15) -> Path:
-    """Unit square minus a disk of radius R, cells tagged 1, outer boundary 2, hole 3 (rank 0 writes)."""
-    import gmsh
-
-    if comm.rank == 0:
-        gmsh.initialize(interruptible=False)
-        gmsh.option.setNumber("General.Terminal", 0)
-        gmsh.model.add("plate")
-        rect = gmsh.model.occ.addRectangle(0, 0, 0, 1, 1)
-        disk = gmsh.model.occ.addDisk(0.5, 0.5, 0, R, R)
-        out, _ = gmsh.model.occ.cut([(2, rect)], [(2, disk)])
-        gmsh.model.occ.synchronize()
-        gmsh.model.addPhysicalGroup(2, [t for d, t in out if d == 2], DOMAIN, name="domain")
-        hole, outer = [], []
-        for d, t in gmsh.model.getBoundary(out, oriented=False):
-            com = gmsh.model.occ.getCenterOfMass(d, t)
-            (hole if np.hypot(com[0] - 0.5, com[1] - 0.5) < R + 1e-6 else outer).append(t)
-        gmsh.model.addPhysicalGroup(1, outer, OUTER, name="outer")
-        gmsh.model.addPhysicalGroup(1, hole, HOLE, name="hole")
-        gmsh.option.setNumber("Mesh.CharacteristicLengthMax", h)
-        gmsh.model.mesh.generate(2)
-        gmsh.write(str(path))
-        gmsh.finalize()
-    comm.barrier()
-    return path
+    """The forward demo's plate (unit square minus a disk of radius R; tags 1, 2, 3), coarse by default."""
+    return write_plate(path, h, comm)
 
 
 def measure(md: fem.MeshData, tag: int | None = None, facets: bool = False) -> float:

@@ -31,15 +31,6 @@ def ellipse_with_hole(n: int = 90) -> np.ndarray:
 DOMAINS = {"square": SQUARE, "ellipse_with_hole": ellipse_with_hole()}
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Points × segments tensors are small: threads only contend on shared CI cores."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 @functools.cache
 def adf(name: str, m: int = 1, normalize: bool = True) -> DistanceFunction:
     """One instance per setting (the normalisation costs a grid evaluation)."""
