@@ -42,7 +42,8 @@ class BiLO:
 
     def fit(self, pde: AbstractPDE, x_res: np.ndarray, x_dat: np.ndarray, u_dat: np.ndarray,
             theta_init: Mapping[str, float] | np.ndarray, u_ref: np.ndarray | None = None,
-            x_ref: np.ndarray | None = None, *, device: str | torch.device | None = None,
+            x_ref: np.ndarray | None = None, *, x_bc: np.ndarray | None = None,
+            u_bc: np.ndarray | None = None, device: str | torch.device | None = None,
             dtype: str | torch.dtype | None = None, seed: int = 0, progress: bool = True,
             callback: Callback | None = None, checkpoint: CheckpointConfig | None = None,
             out_dir: Path | str | None = None, comm: Any | None = None,
@@ -50,10 +51,14 @@ class BiLO:
             exact_data_gradient: ExactGradient | None = None) -> FitResult:
         """Pre-train at θ0, then fine-tune W and θ (or V) simultaneously.
 
-        Pre-training (θ frozen at θ0): W minimises L_res + w_rgrad·L_rgrad + w_ref·MSE(u, u_ref);
-        for a function unknown V minimises w_func·MSE(f_V, f0) at the residual points.
-        Fine-tuning, every iteration: one Adam step of W on L_res + w_rgrad·L_rgrad and one of θ
-        (or V) on L_dat (+ w_reg·reg), each with the gradient of its own loss only.
+        Pre-training (θ frozen at θ0): W minimises L_res + w_rgrad·L_rgrad + w_ref·MSE(u, u_ref)
+        (+ w_bc·L_bc); for a function unknown V minimises w_func·MSE(f_V, f0) at the residual points.
+        Fine-tuning, every iteration: one Adam step of W on L_res + w_rgrad·L_rgrad (+ w_bc·L_bc)
+        and one of θ (or V) on L_dat (+ w_reg·reg), each with the gradient of its own loss only.
+        The boundary loss L_bc = mean_j (u(x_bc,j) − u_bc,j)² is a soft Dirichlet condition, for
+        problems whose ``output_transform`` does not impose the boundary data; it belongs to the
+        lower level (u must satisfy the PDE *and* its boundary condition at every θ), so it never
+        enters θ's (or V's) gradient.
 
         Args:
             pde: The problem.
@@ -63,6 +68,11 @@ class BiLO:
             theta_init: θ0 as name -> value; for a function unknown, f0 at ``x_res`` (N_res,).
             u_ref: Reference solution at θ0 (e.g. the FEM solution) for pre-training, or None.
             x_ref: Points of ``u_ref`` (default ``x_res``).
+            x_bc: Boundary points (N_bc, d) of a soft Dirichlet condition, or None (the output
+                transform imposes the boundary data, or there is none). Under ``comm``, each rank
+                passes its own share, possibly empty (0, d); at least one point over all ranks.
+            u_bc: Dirichlet values at ``x_bc`` (N_bc,); given exactly when ``x_bc`` is. L_bc is
+                logged as ``"bc"`` and weighted by ``config.w_bc``.
             device: Torch device (default CUDA if available, else CPU).
             dtype: ``"float32"`` (default) or ``"float64"``.
             seed: Seeds torch and numpy before the networks are initialised.
@@ -88,7 +98,7 @@ class BiLO:
                   function_network=cfg.function_network, log_every=cfg.log_every,
                   derivatives=cfg.derivatives, device=device,
                   dtype=dtype, seed=seed, progress=progress, callback=callback, checkpoint=checkpoint,
-                  out_dir=out_dir, comm=comm, pretrained=pretrained)
+                  out_dir=out_dir, comm=comm, pretrained=pretrained, x_bc=x_bc, u_bc=u_bc)
         if exact_data_gradient is not None and run.model.is_function:
             raise ValueError("exact_data_gradient is only supported for scalar unknowns")
         self._pretrain(run)
@@ -96,7 +106,7 @@ class BiLO:
         return run.finish()
 
     def _pretrain(self, run: Run) -> None:
-        pc, model, d = self.config.pretrain, run.model, run.data
+        pc, w_bc, model, d = self.config.pretrain, self.config.w_bc, run.model, run.data
         opt_W = adam([{"params": model.weights(), "lr": pc.lr}], amsgrad=pc.amsgrad)
         # θ is frozen; V (function unknowns) is fitted to f0 by its own optimiser.
         V = model.unknowns() if model.is_function else []
@@ -108,6 +118,9 @@ class BiLO:
             if d.x_ref is not None and d.u_ref is not None:
                 losses["ref"] = fit_term(model, d.x_ref, d.u_ref, run.n_ref)
                 lower = lower + pc.w_ref * losses["ref"]
+            if d.x_bc is not None and d.u_bc is not None:
+                losses["bc"] = fit_term(model, d.x_bc, d.u_bc, run.n_bc)
+                lower = lower + w_bc * losses["bc"]
             groups: list[Group] = [(model.weights(), lower, opt_W)]
             if V:
                 assert d.f0 is not None
@@ -119,13 +132,17 @@ class BiLO:
         run.run_phase("pretrain", pc.steps, 0, [opt_W, opt_V], step)
 
     def _finetune(self, run: Run, exact: ExactGradient | None) -> None:
-        fc, model, d = self.config.finetune, run.model, run.data
+        fc, w_bc, model, d = self.config.finetune, self.config.w_bc, run.model, run.data
         opt_W = adam([{"params": model.weights(), "lr": fc.lr_W}], amsgrad=fc.amsgrad)
         opt_T = adam([{"params": model.unknowns(), "lr": fc.lr_theta}], amsgrad=fc.amsgrad)
 
         def step(k: int) -> dict[str, float]:
             losses = residual_terms(model, d.x_res, run.n_res, with_rgrad=True)
             lower = losses["res"] + fc.w_rgrad * losses["rgrad"]
+            if d.x_bc is not None and d.u_bc is not None:
+                # u at the current unknowns, but only W is given this loss's gradient (run.update).
+                losses["bc"] = fit_term(model, d.x_bc, d.u_bc, run.n_bc)
+                lower = lower + w_bc * losses["bc"]
             losses["data"] = fit_term(model, d.x_dat, d.u_dat, run.n_dat)
             upper: Tensor = losses["data"]
             reg = regularizer_term(model, d.x_res, run.n_res, fc.regularizer)

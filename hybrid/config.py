@@ -6,6 +6,7 @@ step counts and network sizes for tests instead of rewriting scripts.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -171,6 +172,8 @@ class BiLOConfig:
         finetune: Fine-tuning phase.
         log_every: Record a history row every this many steps (and at each phase's last step).
         derivatives: Input-derivative evaluation (see ``Derivatives``).
+        w_bc: Weight of the boundary loss L_bc = mean_j (u(x_bc,j) − u_bc,j)² in the lower-level
+            loss (W only) of both phases; used only when ``fit`` is given ``x_bc`` and ``u_bc``.
     """
 
     network: NetworkConfig = field(default_factory=NetworkConfig)
@@ -179,6 +182,11 @@ class BiLOConfig:
     finetune: BiLOFinetuneConfig = field(default_factory=BiLOFinetuneConfig)
     log_every: int = 10
     derivatives: Derivatives = "auto"
+    w_bc: float = 1.0
+
+    def __post_init__(self) -> None:
+        if not (math.isfinite(self.w_bc) and self.w_bc >= 0):
+            raise ValueError(f"w_bc must be finite and >= 0, got {self.w_bc}")
 
     @classmethod
     def smoke(cls) -> BiLOConfig:
@@ -198,6 +206,8 @@ class PINNConfig:
         finetune: Inversion phase.
         log_every: Record a history row every this many steps.
         derivatives: Input-derivative evaluation (see ``Derivatives``).
+        w_bc: Weight of the boundary loss L_bc = mean_j (u(x_bc,j) − u_bc,j)² in the loss of both
+            phases; used only when ``fit`` is given ``x_bc`` and ``u_bc``.
     """
 
     network: NetworkConfig = field(default_factory=NetworkConfig)
@@ -206,6 +216,11 @@ class PINNConfig:
     finetune: PINNFinetuneConfig = field(default_factory=PINNFinetuneConfig)
     log_every: int = 10
     derivatives: Derivatives = "auto"
+    w_bc: float = 1.0
+
+    def __post_init__(self) -> None:
+        if not (math.isfinite(self.w_bc) and self.w_bc >= 0):
+            raise ValueError(f"w_bc must be finite and >= 0, got {self.w_bc}")
 
     @classmethod
     def smoke(cls) -> PINNConfig:

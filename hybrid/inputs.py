@@ -68,19 +68,22 @@ class FitData:
     u_dat: Tensor
     x_ref: Tensor | None
     u_ref: Tensor | None
+    x_bc: Tensor | None
+    u_bc: Tensor | None
     theta0: Tensor | None
     f0: Tensor | None
 
 
 def validate(pde: AbstractPDE, x_res: np.ndarray, x_dat: np.ndarray, u_dat: np.ndarray,
              theta_init: Mapping[str, float] | np.ndarray, u_ref: np.ndarray | None,
-             x_ref: np.ndarray | None, *, device: torch.device, dtype: torch.dtype,
-             allow_empty: bool = False) -> FitData:
+             x_ref: np.ndarray | None, *, x_bc: np.ndarray | None = None, u_bc: np.ndarray | None = None,
+             device: torch.device, dtype: torch.dtype, allow_empty: bool = False) -> FitData:
     """Check shapes and finiteness of the fit inputs and convert them to tensors.
 
     For scalar unknowns ``theta_init`` is a mapping name -> value (or a length-p array). For a
     function unknown it is the initial-guess function's values at ``x_res``, shape (N_res,).
-    ``x_ref`` defaults to ``x_res`` when ``u_ref`` is given.
+    ``x_ref`` defaults to ``x_res`` when ``u_ref`` is given. The boundary points ``x_bc`` and
+    their Dirichlet values ``u_bc`` come together or not at all.
     """
     if not isinstance(pde, AbstractPDE):
         raise TypeError(f"pde must be an AbstractPDE, got {type(pde).__name__}")
@@ -97,6 +100,14 @@ def validate(pde: AbstractPDE, x_res: np.ndarray, x_dat: np.ndarray, u_dat: np.n
         uf = _values("u_ref", u_ref, xf.shape[0], "x_ref" if x_ref is not None else "x_res (x_ref not given)")
     elif x_ref is not None:
         raise ValueError("x_ref given without u_ref")
+    xb = ub = None
+    if x_bc is not None:
+        if u_bc is None:
+            raise ValueError("x_bc given without u_bc (the Dirichlet values at x_bc)")
+        xb = _points("x_bc", x_bc, d, allow_empty=allow_empty)
+        ub = _values("u_bc", u_bc, xb.shape[0], "x_bc")
+    elif u_bc is not None:
+        raise ValueError("u_bc given without x_bc")
     theta0 = f0 = None
     if isinstance(pde, AbstractFunctionPDE):
         if len(names) != 1:
@@ -110,4 +121,4 @@ def validate(pde: AbstractPDE, x_res: np.ndarray, x_dat: np.ndarray, u_dat: np.n
         return None if a is None else torch.as_tensor(a, dtype=dtype, device=device)
 
     return FitData(x_res=t(xr), x_dat=t(xd), u_dat=t(ud), x_ref=t(xf), u_ref=t(uf),  # type: ignore[arg-type]
-                   theta0=t(theta0), f0=t(f0))
+                   x_bc=t(xb), u_bc=t(ub), theta0=t(theta0), f0=t(f0))

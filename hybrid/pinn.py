@@ -24,7 +24,8 @@ class PINN:
 
     def fit(self, pde: AbstractPDE, x_res: np.ndarray, x_dat: np.ndarray, u_dat: np.ndarray,
             theta_init: Mapping[str, float] | np.ndarray, u_ref: np.ndarray | None = None,
-            x_ref: np.ndarray | None = None, *, device: str | torch.device | None = None,
+            x_ref: np.ndarray | None = None, *, x_bc: np.ndarray | None = None,
+            u_bc: np.ndarray | None = None, device: str | torch.device | None = None,
             dtype: str | torch.dtype | None = None, seed: int = 0, progress: bool = True,
             callback: Callback | None = None, checkpoint: CheckpointConfig | None = None,
             out_dir: Path | str | None = None, comm: Any | None = None,
@@ -34,7 +35,9 @@ class PINN:
 
         Pre-training minimises L_res + w_ref·MSE(u, u_ref) over W (and, for a function unknown,
         + w_func·MSE(f_V, f0) over W and V). Fine-tuning uses one Adam with two parameter groups
-        (W: ``lr_W``, θ or V: ``lr_theta``). The arguments are those of :meth:`hybrid.BiLO.fit`;
+        (W: ``lr_W``, θ or V: ``lr_theta``). Given ``x_bc`` and ``u_bc``, both phases add the soft
+        Dirichlet loss w_bc·L_bc, L_bc = mean_j (u(x_bc,j) − u_bc,j)² (logged as ``"bc"``), to
+        their single loss. The arguments are those of :meth:`hybrid.BiLO.fit`;
         ``exact_data_gradient`` exists only for a uniform call signature and must be None (the
         PINN network does not depend on θ, so it has no upper-level data gradient to check).
 
@@ -48,13 +51,13 @@ class PINN:
                   function_network=cfg.function_network, log_every=cfg.log_every,
                   derivatives=cfg.derivatives, device=device,
                   dtype=dtype, seed=seed, progress=progress, callback=callback, checkpoint=checkpoint,
-                  out_dir=out_dir, comm=comm, pretrained=pretrained)
+                  out_dir=out_dir, comm=comm, pretrained=pretrained, x_bc=x_bc, u_bc=u_bc)
         self._pretrain(run)
         self._finetune(run)
         return run.finish()
 
     def _pretrain(self, run: Run) -> None:
-        pc, model, d = self.config.pretrain, run.model, run.data
+        pc, w_bc, model, d = self.config.pretrain, self.config.w_bc, run.model, run.data
         V = model.unknowns() if model.is_function else []
         params = model.weights() + V
         opt = adam([{"params": params, "lr": pc.lr}], amsgrad=pc.amsgrad)
@@ -65,6 +68,9 @@ class PINN:
             if d.x_ref is not None and d.u_ref is not None:
                 losses["ref"] = fit_term(model, d.x_ref, d.u_ref, run.n_ref)
                 loss = loss + pc.w_ref * losses["ref"]
+            if d.x_bc is not None and d.u_bc is not None:
+                losses["bc"] = fit_term(model, d.x_bc, d.u_bc, run.n_bc)
+                loss = loss + w_bc * losses["bc"]
             if V:
                 assert d.f0 is not None
                 losses["func"] = function_term(model, d.x_res, d.f0, run.n_res)
@@ -75,7 +81,7 @@ class PINN:
         run.run_phase("pretrain", pc.steps, 0, [opt], step)
 
     def _finetune(self, run: Run) -> None:
-        fc, model, d = self.config.finetune, run.model, run.data
+        fc, w_bc, model, d = self.config.finetune, self.config.w_bc, run.model, run.data
         W, T = model.weights(), model.unknowns()
         opt = adam([{"params": W, "lr": fc.lr_W}, {"params": T, "lr": fc.lr_theta}], amsgrad=fc.amsgrad)
 
@@ -83,6 +89,9 @@ class PINN:
             losses = residual_terms(model, d.x_res, run.n_res, with_rgrad=False)
             losses["data"] = fit_term(model, d.x_dat, d.u_dat, run.n_dat)
             loss = losses["res"] + fc.w_dat * losses["data"]
+            if d.x_bc is not None and d.u_bc is not None:
+                losses["bc"] = fit_term(model, d.x_bc, d.u_bc, run.n_bc)
+                loss = loss + w_bc * losses["bc"]
             reg = regularizer_term(model, d.x_res, run.n_res, fc.regularizer)
             if reg is not None:
                 losses["reg"] = reg

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, final
 
@@ -114,13 +114,20 @@ class Run:
                  function_network: FunctionNetworkConfig, log_every: int, derivatives: Derivatives,
                  device: str | torch.device | None, dtype: str | torch.dtype | None, seed: int,
                  progress: bool, callback: Callback | None, checkpoint: CheckpointConfig | None,
-                 out_dir: Path | str | None, comm: Any | None, pretrained: FitResult | None = None) -> None:
+                 out_dir: Path | str | None, comm: Any | None, pretrained: FitResult | None = None,
+                 x_bc: np.ndarray | None = None, u_bc: np.ndarray | None = None) -> None:
         self.t0 = time.perf_counter()
         self.dp = DataParallel(comm)
         self.dp.set_threads()
         self.device, self.dtype = resolve_device(device), resolve_dtype(dtype)
-        self.data: FitData = validate(pde, x_res, x_dat, u_dat, theta_init, u_ref, x_ref,
-                                      device=self.device, dtype=self.dtype, allow_empty=self.dp.active)
+        self.data: FitData = validate(pde, x_res, x_dat, u_dat, theta_init, u_ref, x_ref, x_bc=x_bc,
+                                      u_bc=u_bc, device=self.device, dtype=self.dtype,
+                                      allow_empty=self.dp.active)
+        if self.dp.agree(self.data.x_bc is not None) and self.data.x_bc is None:
+            # Another rank has boundary points: this one holds none, but must add the (zero) term
+            # too, so that every rank reduces the same losses.
+            empty = torch.zeros((0, int(pde.input_dim)), dtype=self.dtype, device=self.device)
+            self.data = replace(self.data, x_bc=empty, u_bc=empty[:, 0])
         torch.manual_seed(seed)
         np.random.seed(seed)
         self.model = HybridModel(pde, self.data.theta0, embed=embed, network=network,
@@ -132,8 +139,11 @@ class Run:
         self.n_res = self.dp.global_count(d.x_res.shape[0])
         self.n_dat = self.dp.global_count(d.x_dat.shape[0])
         self.n_ref = self.dp.global_count(0 if d.x_ref is None else d.x_ref.shape[0])
+        self.n_bc = self.dp.global_count(0 if d.x_bc is None else d.x_bc.shape[0])
         if min(self.n_res, self.n_dat) == 0:
             raise ValueError("x_res and x_dat must hold at least one point over all ranks")
+        if d.x_bc is not None and self.n_bc == 0:
+            raise ValueError("x_bc must hold at least one point over all ranks when given")
         self.names = tuple(pde.param_names)
         self.log_every = max(1, log_every)
         self.progress = progress and self.dp.rank == 0

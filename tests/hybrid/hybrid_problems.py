@@ -123,3 +123,27 @@ def fk_reference(rD: float, rRHO: float, points: np.ndarray, nx: int = 101) -> n
         u[0] = u[-1] = 0
         U.append(u.copy())
     return np.array([np.interp(s, x, U[min(int(round(t / dt)), nt)]) for t, s in points])
+
+
+@dataclass(frozen=True, kw_only=True)
+class PoissonFreeBoundary(AbstractPDE):
+    """−k u'' = 2π² sin(πx) on [0,1] with the identity output transform: nothing imposes u(0), u(1).
+
+    With the Dirichlet data u(0) = 1, u(1) = 2 the solution is u = (2/k) sin(πx) + 1 + x; without
+    them the PDE leaves an affine part a + b·x undetermined.
+    """
+
+    param_names: tuple[str, ...] = ("k",)
+    input_dim: int = 1
+
+    def residual(self, x: Tensor, u: Tensor, theta: Tensor) -> Tensor:
+        u_xx = _d(_d(u, x)[:, 0], x)[:, 0]
+        return -theta[:, 0] * u_xx - 2 * math.pi ** 2 * torch.sin(math.pi * x[:, 0])
+
+    def output_transform(self, x: Tensor, N: Tensor, theta: Tensor) -> Tensor:
+        return N
+
+
+def free_boundary_solution(x: np.ndarray, k: float) -> np.ndarray:
+    """u = (2/k) sin(πx) + 1 + x at points (N, 1): ``PoissonFreeBoundary`` with u(0) = 1, u(1) = 2."""
+    return (2 / k) * np.sin(np.pi * x[:, 0]) + 1 + x[:, 0]
