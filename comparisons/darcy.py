@@ -291,11 +291,12 @@ def run_network(spec: cli.MethodSpec, cfg: DarcyConfig, setup: DarcySetup, pde: 
     if spec.name == "bilo":
         base = cfg.bilo
         fine = replace(base.finetune, regularizer=RegularizerConfig(kind="tv", weight=spec.options.get(
-            "w_reg", cfg.w_tv)))
+            "w_reg", cfg.w_tv)), lr_theta=spec.options.get("lr_theta", base.finetune.lr_theta))
         method = BiLO(replace(base, finetune=fine))
     else:
         base = cfg.pinn
         fine = replace(base.finetune, w_dat=spec.options.get("w_dat", 1.0),
+                       lr_theta=spec.options.get("lr_theta", base.finetune.lr_theta),
                        regularizer=RegularizerConfig(kind="tv", weight=spec.options.get("w_reg", cfg.w_tv)))
         method = PINN(replace(base, finetune=fine))
     x = setup.x_nodes
@@ -472,7 +473,8 @@ def run(argv: list[str] | None = None) -> Report:
     parser.add_argument("--grf-seed", type=int, default=4, help="seed of the true field ψ (ψ0 uses seed + 7919)")
     args = parser.parse_args(argv)
     try:
-        methods = cli.parse_methods(args.methods, {"bilo": ("w_reg",), "pinn": ("w_dat", "w_reg"),
+        methods = cli.parse_methods(args.methods, {"bilo": ("w_reg", "lr_theta"),
+                                                   "pinn": ("w_dat", "w_reg", "lr_theta"),
                                                    "adjoint": ("w_reg",)})
         tags = None if args.dirichlet_tags is None else tuple(int(t) for t in args.dirichlet_tags.split(","))
     except ValueError as exc:

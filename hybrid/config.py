@@ -52,11 +52,16 @@ class FunctionNetworkConfig:
         depth: Number of Linear layers.
         width: Hidden width.
         output_activation: Applied to the MLP output before the problem's ``function_transform``.
+        fourier: Feed frozen random Fourier features sin(2πσ(Ax + a)) (width of them) to the MLP
+            instead of x: a tanh MLP of x is slow to form sharp interfaces (spectral bias).
+        fourier_sigma: σ of those features (frequencies ~ σ per unit length).
     """
 
     depth: int = 4
     width: int = 64
     output_activation: Literal["identity", "softplus"] = "identity"
+    fourier: bool = False
+    fourier_sigma: float = 1.0
 
     def __post_init__(self) -> None:
         if self.depth < 2 or self.width < 1:

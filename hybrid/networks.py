@@ -129,7 +129,8 @@ class FunctionNetwork(nn.Module):
     def __init__(self, in_dim: int, config: FunctionNetworkConfig) -> None:
         super().__init__()
         w = config.width
-        dims = [in_dim] + [w] * (config.depth - 1)
+        self.features = FourierFeatures(in_dim, w, config.fourier_sigma) if config.fourier else None
+        dims = [w if config.fourier else in_dim] + [w] * (config.depth - 1)
         layers: list[nn.Module] = []
         for a, b in zip(dims[:-1], dims[1:], strict=True):
             layers += [nn.Linear(a, b), nn.Tanh()]
@@ -140,4 +141,5 @@ class FunctionNetwork(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         """Raw output v (n,) at points x (n, d)."""
-        return self.mlp(x).squeeze(-1)
+        h = self.features(x) if self.features is not None else x
+        return self.mlp(h).squeeze(-1)
