@@ -54,6 +54,7 @@ from fem.boundary import boundary_segments  # noqa: E402
 from hybrid import (  # noqa: E402
     AbstractFunctionPDE,
     BiLO,
+    FunctionGradient,
     BiLOConfig,
     BiLOFinetuneConfig,
     FunctionNetworkConfig,
@@ -140,11 +141,12 @@ class DarcyConfig:
         net = NetworkConfig(depth=4, width=128, fourier=True)
         fnet = FunctionNetworkConfig(depth=4, width=64)
 
-        def methods(pre: int, fine: int, lr_theta: float = 1e-3, network=net, fnetwork=fnet, log=20):
+        def methods(pre: int, fine: int, lr_theta: float = 1e-3, network=net, fnetwork=fnet, log=20,
+                    every=500):
             return (
                 BiLOConfig(network=network, function_network=fnetwork, log_every=log,
                            pretrain=PretrainConfig(steps=pre),
-                           finetune=BiLOFinetuneConfig(steps=fine, lr_theta=lr_theta,
+                           finetune=BiLOFinetuneConfig(steps=fine, lr_theta=lr_theta, fidelity_every=every,
                                                        regularizer=RegularizerConfig(kind="tv", weight=1e-9))),
                 PINNConfig(network=network, function_network=fnetwork, log_every=log,
                            pretrain=PretrainConfig(steps=pre),
@@ -154,7 +156,8 @@ class DarcyConfig:
 
         if name == "smoke":
             small = NetworkConfig(depth=3, width=32, fourier=True)
-            b, p = methods(60, 60, network=small, fnetwork=FunctionNetworkConfig(depth=3, width=16), log=5)
+            b, p = methods(60, 60, network=small, fnetwork=FunctionNetworkConfig(depth=3, width=16), log=5,
+                           every=30)
             return cls(cells=12, seeds=1, pinn_weights=(100.0,), adjoint_iterations=30, bilo=b, pinn=p)
         if name == "demo":
             b, p = methods(1500, 1500)
@@ -163,7 +166,7 @@ class DarcyConfig:
             b, p = methods(3000, 3000)
             return cls(seeds=1, bilo=b, pinn=p)
         if name == "paper":
-            b, p = methods(10_000, 5_000)
+            b, p = methods(10_000, 5_000, every=1000)
             return cls(seeds=5, bilo=b, pinn=p)
         raise ValueError(f"unknown preset {name!r}")
 # -
@@ -249,6 +252,23 @@ def solve_u(setup: DarcySetup, a) -> np.ndarray:
     return sol.u.x.array[:n].copy()
 
 
+def data_misfit(setup: DarcySetup, u_obs: np.ndarray) -> ReducedFunctional:
+    """The FEM data misfit ½‖u(a) − d‖² at the nodes as a functional of a P1 coefficient a."""
+    B = fem.PointEvaluator(setup.V, setup.x_nodes).matrix()
+    return ReducedFunctional(setup.md.mesh, observation=B, data=u_obs, coefficient_space="P1", source=1.0,
+                             facet_tags=setup.md.facet_tags, **_dirichlet(setup))
+
+
+def function_gradient(rf: ReducedFunctional) -> FunctionGradient:
+    """BiLO's gradient-fidelity reference: dL/da at the nodes of a P1 coefficient by one adjoint.
+
+    L = mean over the N data nodes of (u − d)² = (2/N)·J, so dL/da = (2/N)·(the adjoint's dual).
+    """
+    n = rf.B.getSize()[0]  # the global number of observations
+    return FunctionGradient(x=fem.dof_coordinates(rf.Q),
+                            derivative=lambda f: rf.derivative(f).array_r * (2.0 / n))
+
+
 def nodal_function(setup: DarcySetup, values_at_nodes: np.ndarray) -> dolfinx.fem.Function:
     """A P1 Function from its owned nodal values (ghosts updated)."""
     f = dolfinx.fem.Function(setup.V)
@@ -300,10 +320,20 @@ def run_network(spec: cli.MethodSpec, cfg: DarcyConfig, setup: DarcySetup, pde: 
                        regularizer=RegularizerConfig(kind="tv", weight=spec.options.get("w_reg", cfg.w_tv)))
         method = PINN(replace(base, finetune=fine))
     x = setup.x_nodes
+    extra = {}
+    if spec.name == "bilo" and base.finetune.fidelity_every > 0:
+        extra["exact_data_gradient"] = function_gradient(data_misfit(setup, u_obs))
     res = method.fit(pde, x_res=setup.x_res, x_dat=x, u_dat=u_obs, theta_init=setup.a_init(setup.x_res),
                      u_ref=setup.u_init, x_ref=x, device=args.device, dtype=args.dtype, seed=seed,
-                     progress=not args.quiet and comm.rank == 0, comm=comm if comm.size > 1 else None)
+                     progress=not args.quiet and comm.rank == 0, comm=comm if comm.size > 1 else None, **extra)
     metrics = field_metrics(setup, res.function(setup.x_quad), comm)
+    fid = [h for h in res.history if "fidelity_cos" in h]
+    if fid:
+        # BiLO's dL_dat/dV against the adjoint's (chain rule through f_V at the nodes): at the
+        # first check, and the median over all checks
+        metrics["grad_cos_first"] = float(fid[0]["fidelity_cos"])
+        metrics["grad_cos"] = float(np.median([h["fidelity_cos"] for h in fid]))
+        metrics["grad_norm_ratio"] = float(np.median([h["fidelity_norm_ratio"] for h in fid]))
     a_nodes = res.function(x)
     u_fem = solve_u(setup, nodal_function(setup, a_nodes))
     u_nn = res.predict(x)
@@ -471,6 +501,8 @@ def run(argv: list[str] | None = None) -> Report:
                         help="comma-separated facet tags carrying u = 0 (default: the whole boundary)")
     parser.add_argument("--cells", type=int, default=None, help="cells per side of the unit square (default 50)")
     parser.add_argument("--grf-seed", type=int, default=4, help="seed of the true field ψ (ψ0 uses seed + 7919)")
+    parser.add_argument("--grf-length", type=float, default=None,
+                        help="correlation length ℓ of ψ and ψ0 (default 0.1): larger ℓ, larger inclusions")
     args = parser.parse_args(argv)
     try:
         methods = cli.parse_methods(args.methods, {"bilo": ("w_reg", "lr_theta"),
@@ -486,6 +518,10 @@ def run(argv: list[str] | None = None) -> Report:
         cfg = replace(cfg, cells=args.cells)
     if args.seeds is not None:
         cfg = replace(cfg, seeds=args.seeds)
+    if args.grf_length is not None:
+        if not (np.isfinite(args.grf_length) and args.grf_length > 0):
+            parser.error(f"--grf-length must be a positive number, got {args.grf_length}")
+        cfg = replace(cfg, grf_length=args.grf_length)
     if args.device is None:
         args.device = "cuda" if torch.cuda.is_available() else "cpu"
     if args.device == "cuda" and not torch.cuda.is_available():

@@ -19,6 +19,7 @@ Usage (arrays in and out are numpy float64; points have shape (N, d))::
 """
 
 from .bilo import BiLO as BiLO
+from .bilo import FunctionGradient as FunctionGradient
 from .bilo import gradient_agreement as gradient_agreement
 from .checkpoint import load_checkpoint as load_checkpoint
 from .checkpoint import save_checkpoint as save_checkpoint

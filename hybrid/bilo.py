@@ -7,6 +7,7 @@ problems", Part I.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, final
 
@@ -20,6 +21,27 @@ from .problem import AbstractPDE
 from .training import Callback, FitResult, Group, Run, adam
 
 ExactGradient = Callable[[np.ndarray], np.ndarray]
+
+
+@final
+@dataclass(frozen=True)
+class FunctionGradient:
+    """The exact data-loss gradient for a function unknown, given through the function's values.
+
+    BiLO turns it into a gradient with respect to V by the chain rule,
+    ∇_V L = Σ_i (dL/df_i) ∇_V f_V(x_i), and compares that with its own upper-level data gradient.
+
+    Attributes:
+        x: This rank's points (N, d) at which the exact derivative is known (e.g. the owned
+            nodes of a P1 coefficient space).
+        derivative: ``f -> dL/df``: given f_V at ``x`` (N,), the derivative (N,) of the same data
+            loss L_dat = mean_j (u(x_j) − d_j)² with u the exact PDE solution at the coefficient
+            those values define (for a P1 coefficient: the adjoint's dual vector). Called on
+            every rank at once (it may be collective).
+    """
+
+    x: np.ndarray
+    derivative: Callable[[np.ndarray], np.ndarray]
 
 
 def gradient_agreement(g: np.ndarray, g_exact: np.ndarray) -> tuple[float, float]:
@@ -48,7 +70,7 @@ class BiLO:
             callback: Callback | None = None, checkpoint: CheckpointConfig | None = None,
             out_dir: Path | str | None = None, comm: Any | None = None,
             pretrained: FitResult | None = None,
-            exact_data_gradient: ExactGradient | None = None) -> FitResult:
+            exact_data_gradient: ExactGradient | FunctionGradient | None = None) -> FitResult:
         """Pre-train at θ0, then fine-tune W and θ (or V) simultaneously.
 
         Pre-training (θ frozen at θ0): W minimises L_res + w_rgrad·L_rgrad + w_ref·MSE(u, u_ref)
@@ -88,7 +110,9 @@ class BiLO:
                 ``finetune.fidelity_every`` steps on every rank. It must differentiate the same
                 functional L_dat(θ) = mean_j (u(x_j; θ) − u_dat,j)² (a plain mean, no ½) with u the
                 exact PDE solution; the history then records ``fidelity_cos`` and ``fidelity_rel``
-                against BiLO's upper-level gradient at the same θ.
+                against BiLO's upper-level gradient at the same θ. For a function unknown pass a
+                :class:`FunctionGradient`; the comparison is then of the data-loss gradients with
+                respect to V, and ``fidelity_norm_ratio`` (‖BiLO's‖ / ‖exact‖) is recorded too.
 
         Returns:
             The inferred θ, the history and the trained model.
@@ -99,8 +123,10 @@ class BiLO:
                   derivatives=cfg.derivatives, device=device,
                   dtype=dtype, seed=seed, progress=progress, callback=callback, checkpoint=checkpoint,
                   out_dir=out_dir, comm=comm, pretrained=pretrained, x_bc=x_bc, u_bc=u_bc)
-        if exact_data_gradient is not None and run.model.is_function:
-            raise ValueError("exact_data_gradient is only supported for scalar unknowns")
+        if exact_data_gradient is not None and run.model.is_function != isinstance(exact_data_gradient,
+                                                                                   FunctionGradient):
+            raise ValueError("exact_data_gradient must be a FunctionGradient for a function unknown and a "
+                             "callable theta -> dL/dtheta for scalar unknowns")
         self._pretrain(run)
         self._finetune(run, exact_data_gradient)
         return run.finish()
@@ -131,7 +157,7 @@ class BiLO:
 
         run.run_phase("pretrain", pc.steps, 0, [opt_W, opt_V], step)
 
-    def _finetune(self, run: Run, exact: ExactGradient | None) -> None:
+    def _finetune(self, run: Run, exact: ExactGradient | FunctionGradient | None) -> None:
         fc, w_bc, model, d = self.config.finetune, self.config.w_bc, run.model, run.data
         opt_W = adam([{"params": model.weights(), "lr": fc.lr_W}], amsgrad=fc.amsgrad)
         opt_T = adam([{"params": model.unknowns(), "lr": fc.lr_theta}], amsgrad=fc.amsgrad)
@@ -150,15 +176,23 @@ class BiLO:
                 losses["reg"] = reg
                 upper = upper + fc.regularizer.weight * reg
             check = exact is not None and fc.fidelity_every > 0 and k % fc.fidelity_every == 0
-            g_exact = None
-            if check:
+            g_exact = g_data = None
+            if check and isinstance(exact, FunctionGradient):
+                # Before the update, at the V BiLO's gradient sees; the data part only (the
+                # regulariser's gradient is exact anyway).
+                g_exact, g_data = function_fidelity(run, exact, losses["data"])
+            elif check:
                 assert exact is not None
                 # Before the update, so the exact gradient is taken at the θ BiLO's gradient sees.
                 g_exact = np.asarray(exact(model.unknowns()[0].detach().cpu().double().numpy().copy()),
                                      dtype=np.float64)
             vals, grads = run.update([(model.weights(), lower, opt_W), (model.unknowns(), upper, opt_T)],
                                      losses, phase="finetune", step=k)
-            if g_exact is not None:
+            if g_data is not None:
+                assert g_exact is not None
+                vals["fidelity_cos"], vals["fidelity_rel"] = gradient_agreement(g_data, g_exact)
+                vals["fidelity_norm_ratio"] = float(np.linalg.norm(g_data) / np.linalg.norm(g_exact))
+            elif g_exact is not None:
                 g = grads[1][0].detach().cpu().double().numpy()
                 vals["fidelity_cos"], vals["fidelity_rel"] = gradient_agreement(g, g_exact)
                 for n, gi, ei in zip(run.names, g, g_exact.ravel(), strict=True):
@@ -166,3 +200,24 @@ class BiLO:
             return vals
 
         run.run_phase("finetune", fc.steps, self.config.pretrain.steps, [opt_W, opt_T], step)
+
+
+def function_fidelity(run: Run, exact: FunctionGradient, data_loss: Tensor) -> tuple[np.ndarray, np.ndarray]:
+    """The exact and BiLO's data-loss gradients with respect to V (flattened, summed over ranks)."""
+    model = run.model
+    V = model.unknowns()
+    p = V[0]
+    x = torch.as_tensor(np.asarray(exact.x, dtype=np.float64), dtype=p.dtype, device=p.device)
+    f = model.function(x)
+    dLdf = np.asarray(exact.derivative(f.detach().cpu().double().numpy()), dtype=np.float64)
+    if dLdf.shape != (x.shape[0],):
+        raise ValueError(f"FunctionGradient.derivative returned shape {dLdf.shape}, expected ({x.shape[0]},)")
+    g_exact = list(torch.autograd.grad(f, V, grad_outputs=torch.as_tensor(dLdf, dtype=f.dtype, device=f.device)))
+    g_data = list(torch.autograd.grad(data_loss, V, retain_graph=True, allow_unused=True))
+    g_data = [torch.zeros_like(v) if g is None else g for v, g in zip(V, g_data, strict=True)]
+    run.dp.allreduce_sum(g_exact + g_data)
+
+    def flat(gs: list[Tensor]) -> np.ndarray:
+        return torch.cat([g.reshape(-1) for g in gs]).detach().cpu().double().numpy()
+
+    return flat(g_exact), flat(g_data)

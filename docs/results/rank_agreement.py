@@ -15,6 +15,7 @@ from pathlib import Path
 
 
 def main(argv: list[str]) -> None:
+    """Print the agreement table of the runs in the given folders."""
     if len(argv) < 2:
         raise SystemExit(__doc__)
     runs = [json.loads((Path(d) / "report.json").read_text()) for d in argv]

@@ -32,7 +32,8 @@ def pretrained():
 def _losses(setup, model):
     """(FEM data loss at I_h f_V, the network's own data loss)."""
     B = fem.PointEvaluator(setup.V, setup.x_nodes).matrix()
-    rf = ReducedFunctional(setup.md.mesh, observation=B, data=setup.u_true, coefficient_space="P1", source=1.0)
+    rf = ReducedFunctional(setup.md.mesh, observation=B, data=setup.u_true, coefficient_space="P1",
+                           source=1.0)
     with torch.no_grad():
         m = model.function(torch.as_tensor(fem.dof_coordinates(rf.Q))).numpy()
         x = torch.as_tensor(setup.x_nodes)

@@ -13,7 +13,7 @@ import torch
 from hybrid_problems import FisherKPP, PoissonFreeBoundary, fk_data, fk_grid, free_boundary_solution
 
 import hybrid
-from hybrid import BiLO, PINN, BiLOConfig, HybridModel, PINNConfig
+from hybrid import PINN, BiLO, BiLOConfig, HybridModel, PINNConfig
 
 K_TRUE = 2.0
 THETA0 = {"k": 1.0}

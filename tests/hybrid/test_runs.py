@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pytest
 import torch
-from hybrid_problems import FisherKPP, fk_data, fk_grid
+from hybrid_problems import FisherKPP, VarPoisson, fk_data, fk_grid
 
 import hybrid
 from hybrid import BiLO, PINN, BiLOConfig, CheckpointConfig, PINNConfig
@@ -182,3 +182,55 @@ def test_finetune_from_a_pretrained_fit_skips_pretraining(tmp_path):
         np.testing.assert_allclose(a, b, rtol=0, atol=1e-14)
     with pytest.raises(ValueError, match="pretrained does not match"):
         _fit(PINN(PINNConfig.smoke()), pretrained=pre)
+
+
+def test_function_fidelity_compares_data_gradients_in_V():
+    # Start fine-tuning from a finished pre-training: the check at step 1 happens before the
+    # update, so both gradients can be recomputed from the pre-trained model here.
+    pde = VarPoisson()
+    xr = np.linspace(0, 1, 11)[:, None]
+    xd = np.linspace(0, 1, 6)[:, None]
+    ud = np.sin(np.pi * xd[:, 0]) * 1.1
+    reg = hybrid.RegularizerConfig(kind="h1", weight=1e-2)
+    base = BiLOConfig.smoke()
+
+    def cfg(fine):
+        return BiLOConfig(network=base.network, function_network=base.function_network,
+                          pretrain=hybrid.PretrainConfig(steps=3), log_every=1,
+                          finetune=hybrid.BiLOFinetuneConfig(steps=fine, regularizer=reg, fidelity_every=1))
+
+    common = dict(u_ref=np.sin(np.pi * xr[:, 0]), progress=False, dtype="float64")
+    pre = BiLO(cfg(0)).fit(pde, xr, xd, ud, np.ones(11), **common)
+    xg = np.linspace(0.05, 0.95, 7)[:, None]
+    exact = hybrid.FunctionGradient(x=xg, derivative=lambda f: f - 1.5)
+    res = BiLO(cfg(1)).fit(pde, xr, xd, ud, np.ones(11), pretrained=pre, exact_data_gradient=exact, **common)
+    row = [r for r in res.history if "fidelity_cos" in r]
+    assert [r["step"] for r in row] == [1]
+
+    model = pre.model
+    V = model.unknowns()
+    x = torch.as_tensor(xg, dtype=torch.float64)
+    f = model.function(x)
+    g_exact = torch.autograd.grad(f, V, grad_outputs=f.detach() - 1.5)
+    xdt = torch.as_tensor(xd, dtype=torch.float64)
+    data = (model.u(xdt, model.expand(xdt)) - torch.as_tensor(ud)).square().mean()
+    g_data = torch.autograd.grad(data, V)      # the data part only: the regulariser is left out
+
+    def flat(gs):
+        return torch.cat([g.reshape(-1) for g in gs]).detach().numpy()
+
+    cos, rel = hybrid.gradient_agreement(flat(g_data), flat(g_exact))
+    assert row[0]["fidelity_cos"] == pytest.approx(cos, rel=1e-10)
+    assert row[0]["fidelity_rel"] == pytest.approx(rel, rel=1e-10)
+    ratio = np.linalg.norm(flat(g_data)) / np.linalg.norm(flat(g_exact))
+    assert row[0]["fidelity_norm_ratio"] == pytest.approx(ratio, rel=1e-10)
+
+
+def test_fidelity_kind_must_match_the_unknown():
+    xr = np.linspace(0, 1, 5)[:, None]
+    with pytest.raises(ValueError, match="FunctionGradient"):
+        BiLO(BiLOConfig.smoke()).fit(VarPoisson(), xr, xr, np.zeros(5), np.ones(5), progress=False,
+                                     exact_data_gradient=lambda t: t)
+    with pytest.raises(ValueError, match="FunctionGradient"):
+        _fit(BiLO(_bilo_cfg(pre=0, fine=1)),
+             exact_data_gradient=hybrid.FunctionGradient(x=XR, derivative=lambda f: f))
