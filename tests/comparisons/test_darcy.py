@@ -30,7 +30,9 @@ def _check_report(path, ranks):
 def test_smoke_comparison_under_mpi_unit_square(mpirun, tmp_path):
     mpirun(2, ["-m", "comparisons.darcy", "--preset", "smoke", "--out", str(tmp_path), "--quiet"], timeout=600)
     js = _check_report(tmp_path, 2)
-    assert set(js["methods"]) == {"bilo", "pinn(w_dat=100)", "adjoint"}
+    assert set(js["methods"]) == {"bilo", "pinn(w_dat=100)", "adjoint", "adjoint_nn"}
+    # BiLO's gradient is compared with the adjoint's during fine-tuning
+    assert -1.0 <= js["methods"]["bilo"]["metrics"]["grad_cos"]["mean"] <= 1.0
     for name in ("darcy_fields.png", "darcy.xdmf", "a_bilo.bp"):
         assert (tmp_path / name).exists()
 
@@ -83,10 +85,10 @@ def test_one_and_four_ranks_agree(mpirun, tmp_path):
     runs = {}
     for n in (1, 4):
         out = tmp_path / f"n{n}"
-        mpirun(n, ["-m", "comparisons.darcy", "--preset", "smoke", "--methods", "bilo,adjoint",
+        mpirun(n, ["-m", "comparisons.darcy", "--preset", "smoke", "--methods", "bilo,adjoint,adjoint_nn",
                    "--out", str(out), "--quiet"], timeout=900)
         runs[n] = json.loads((out / "report.json").read_text())["methods"]
-    for label in ("bilo", "adjoint"):
+    for label in ("bilo", "adjoint", "adjoint_nn"):
         for metric in ("field_rel_l2", "accuracy"):
             a, b = (runs[n][label]["metrics"][metric]["mean"] for n in (1, 4))
             assert abs(a - b) <= 0.1 * abs(a), (label, metric, a, b)
