@@ -8,7 +8,7 @@ PRESET=${1:-default}
 MESH=comparisons/meshes/example_domain.msh
 for N in 2 1; do
   .venv/bin/mpirun -n "$N" .venv/bin/python -m comparisons.darcy --preset "$PRESET" --mesh "$MESH" \
-    --methods bilo,adjoint --quiet --out "results/darcy-example-$PRESET-np$N"
+    --methods bilo,adjoint,adjoint_nn --quiet --out "results/darcy-example-$PRESET-np$N"
 done
 {
   .venv/bin/python docs/results/collect.py "results/darcy-example-$PRESET-np2"
