@@ -24,7 +24,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -35,49 +35,44 @@ from comparisons import darcy
 from fem.parallel import print0, run_collectively
 
 from hybrid import BiLO  # noqa: E402
-from hybrid.bilo import gradient_agreement  # noqa: E402
+from hybrid import DataParallel  # noqa: E402
+from hybrid.bilo import function_fidelity, gradient_agreement  # noqa: E402
 from hybrid.local_operator import HybridModel  # noqa: E402
 
 import fem  # noqa: E402
 # -
 
 
-def bilo_gradients(model: HybridModel, x: np.ndarray, d: np.ndarray,
-                   comm: MPI.Comm) -> tuple[np.ndarray, np.ndarray]:
-    """BiLO's data-loss gradient w.r.t. V (summed over ranks) and its per-point dL/dz at x."""
+@dataclass(frozen=True)
+class Gradients:
+    """BiLO's and the exact data-loss gradients at one state of the model."""
+
+    bilo_V: np.ndarray          # BiLO's ∇_V L_dat (summed over ranks)
+    exact_V: np.ndarray         # the adjoint's, by the chain rule through f_V at the nodes
+    bilo_z: np.ndarray          # BiLO's per-node dL/dz at this rank's nodes
+    exact_density: np.ndarray   # the adjoint's L² gradient density (dual / lumped mass) there
+    loss_fem: float             # L_dat with u the FEM solution at I_h f_V
+
+
+def gradients(model: HybridModel, setup: darcy.DarcySetup, d: np.ndarray, comm: MPI.Comm) -> Gradients:
+    """Both gradients of L = mean_j (u(x_j) − d_j)² over the mesh nodes, at the model's f_V."""
     p = next(model.parameters())
-    xt = torch.as_tensor(x, dtype=p.dtype, device=p.device)
-    dt = torch.as_tensor(d, dtype=p.dtype, device=p.device)
-    n = comm.allreduce(len(x))
+    xt = torch.as_tensor(setup.x_nodes, dtype=p.dtype, device=p.device)
+    n = comm.allreduce(len(setup.x_nodes))
     z = model.expand(xt)
-    loss = (model.u(xt, z) - dt).square().sum() / n
-    V = model.unknowns()
-    g_z, *g_V = torch.autograd.grad(loss, [z, *V])
-    flat = torch.cat([g.reshape(-1) for g in g_V]).detach().double().cpu().numpy()
-    return comm.allreduce(flat), g_z[:, 0].detach().double().cpu().numpy()
-
-
-def exact_gradients(model: HybridModel, setup: darcy.DarcySetup, d: np.ndarray,
-                    comm: MPI.Comm) -> tuple[np.ndarray, np.ndarray, float]:
-    """The adjoint gradient of L(V) = mean_j (u_FEM[I_h f_V](x_j) − d_j)² w.r.t. V.
-
-    Returns the V-gradient (summed over ranks), the L² gradient density at the owned nodes
-    (dual / lumped mass, in the nodes' order) and L itself.
-    """
+    loss = (model.u(xt, z) - torch.as_tensor(d, dtype=p.dtype, device=p.device)).square().sum() / n
+    (g_z,) = torch.autograd.grad(loss, z, retain_graph=True)
     rf = darcy.data_misfit(setup, d)
     exact = darcy.function_gradient(rf)
-    p = next(model.parameters())
-    f = model.function(torch.as_tensor(exact.x, dtype=p.dtype, device=p.device))
-    m = f.detach().double().cpu().numpy()
-    dual = exact.derivative(m)
-    g_V = torch.autograd.grad(f, model.unknowns(), grad_outputs=torch.as_tensor(dual, dtype=f.dtype,
-                                                                                  device=f.device))
-    flat = torch.cat([g.reshape(-1) for g in g_V]).detach().double().cpu().numpy()
+    g_exact, g_bilo = function_fidelity(model, DataParallel(comm if comm.size > 1 else None), exact, loss)
+    with torch.no_grad():
+        m = model.function(torch.as_tensor(exact.x, dtype=p.dtype, device=p.device)).double().cpu().numpy()
+    dual = exact.derivative(m)  # cached by the functional: no second solve
     # the L² density, mapped to the state space's node order for the function-space comparison
     lumped = fem.lumped_mass_weights(rf.Q)
     density = fem.PointEvaluator(rf.Q, setup.x_nodes).evaluate(_function(rf.Q, dual / lumped))
-    n = comm.allreduce(len(setup.x_nodes))
-    return comm.allreduce(flat), density, rf.misfit(m) * 2.0 / n
+    return Gradients(bilo_V=g_bilo, exact_V=g_exact, bilo_z=g_z[:, 0].detach().double().cpu().numpy(),
+                     exact_density=density, loss_fem=rf.misfit(m) * 2.0 / n)
 
 
 def _function(Q, owned: np.ndarray):
@@ -133,8 +128,8 @@ def run(argv: list[str] | None = None) -> dict:
                          device="cpu", seed=args.seed, progress=not args.quiet and comm.rank == 0,
                          comm=comm if comm.size > 1 else None)
     model = res.model
-    g_bilo, gz = bilo_gradients(model, setup.x_nodes, setup.u_true, comm)
-    g_exact, density, L_fem = exact_gradients(model, setup, setup.u_true, comm)
+    g = gradients(model, setup, setup.u_true, comm)
+    g_bilo, g_exact, gz, density, L_fem = g.bilo_V, g.exact_V, g.bilo_z, g.exact_density, g.loss_fem
     cos_V, rel_V = gradient_agreement(g_bilo, g_exact)
     # per-point dL/dz is a per-node derivative of a mean: times N/|Ω| it is a density
     n = comm.allreduce(len(setup.x_nodes))

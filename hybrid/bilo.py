@@ -16,6 +16,8 @@ import torch
 from torch import Tensor
 
 from .config import BiLOConfig, CheckpointConfig
+from .distributed import DataParallel
+from .local_operator import HybridModel
 from .objectives import fit_term, function_term, regularizer_term, residual_terms
 from .problem import AbstractPDE
 from .training import Callback, FitResult, Group, Run, adam
@@ -180,7 +182,7 @@ class BiLO:
             if check and isinstance(exact, FunctionGradient):
                 # Before the update, at the V BiLO's gradient sees; the data part only (the
                 # regulariser's gradient is exact anyway).
-                g_exact, g_data = function_fidelity(run, exact, losses["data"])
+                g_exact, g_data = function_fidelity(model, run.dp, exact, losses["data"])
             elif check:
                 assert exact is not None
                 # Before the update, so the exact gradient is taken at the θ BiLO's gradient sees.
@@ -202,9 +204,16 @@ class BiLO:
         run.run_phase("finetune", fc.steps, self.config.pretrain.steps, [opt_W, opt_T], step)
 
 
-def function_fidelity(run: Run, exact: FunctionGradient, data_loss: Tensor) -> tuple[np.ndarray, np.ndarray]:
-    """The exact and BiLO's data-loss gradients with respect to V (flattened, summed over ranks)."""
-    model = run.model
+def function_fidelity(model: HybridModel, dp: DataParallel, exact: FunctionGradient,
+                      data_loss: Tensor) -> tuple[np.ndarray, np.ndarray]:
+    """The exact and BiLO's data-loss gradients with respect to V (flattened, summed over ranks).
+
+    Args:
+        model: The model (a function unknown).
+        dp: Its data parallelism (sums the per-rank gradients).
+        exact: The exact derivative through the function's values.
+        data_loss: This rank's share of the (global-mean) data loss, with its graph kept.
+    """
     V = model.unknowns()
     p = V[0]
     x = torch.as_tensor(np.asarray(exact.x, dtype=np.float64), dtype=p.dtype, device=p.device)
@@ -215,7 +224,7 @@ def function_fidelity(run: Run, exact: FunctionGradient, data_loss: Tensor) -> t
     g_exact = list(torch.autograd.grad(f, V, grad_outputs=torch.as_tensor(dLdf, dtype=f.dtype, device=f.device)))
     g_data = list(torch.autograd.grad(data_loss, V, retain_graph=True, allow_unused=True))
     g_data = [torch.zeros_like(v) if g is None else g for v, g in zip(V, g_data, strict=True)]
-    run.dp.allreduce_sum(g_exact + g_data)
+    dp.allreduce_sum(g_exact + g_data)
 
     def flat(gs: list[Tensor]) -> np.ndarray:
         return torch.cat([g.reshape(-1) for g in gs]).detach().cpu().double().numpy()
