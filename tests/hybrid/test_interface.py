@@ -49,6 +49,18 @@ def test_embedding_can_be_frozen_and_fourier_features_are_frozen():
     assert y.shape == (5,)
 
 
+def test_function_network_fourier_features_are_frozen_buffers():
+    cfg = hybrid.FunctionNetworkConfig(width=8, fourier=True, fourier_sigma=2.0)
+    net = hybrid.FunctionNetwork(2, cfg)
+    assert "features.A" in dict(net.named_buffers())
+    assert not any(n.startswith("features") for n, _ in net.named_parameters())
+    assert net.mlp[0].in_features == 8 and net.features.sigma == 2.0
+    x = torch.rand(5, 2)
+    assert net(x).shape == (5,)
+    # off by default: the plain MLP of x, as in the paper
+    assert hybrid.FunctionNetwork(2, hybrid.FunctionNetworkConfig(width=8)).features is None
+
+
 @pytest.mark.parametrize("method", [BiLO(BiLOConfig.smoke()), PINN(PINNConfig.smoke())])
 def test_fit_returns_numpy_and_writes_history(method, tmp_path):
     pde = FisherKPP()
