@@ -57,11 +57,11 @@ from fem.boundary import boundary_segments  # noqa: E402
 from hybrid import (  # noqa: E402
     AbstractFunctionPDE,
     BiLO,
+    BiLOConfig,
+    BiLOFinetuneConfig,
     DataParallel,
     FunctionGradient,
     FunctionNetwork,
-    BiLOConfig,
-    BiLOFinetuneConfig,
     FunctionNetworkConfig,
     NetworkConfig,
     PINN,
