@@ -27,8 +27,8 @@ from fem import _loader as _loader  # noqa: F401  (loads MPI before dolfinx/pets
 
 # isort: split
 
-from collections.abc import Callable, Sequence
-from typing import Literal, final
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, Literal, cast, final
 
 import dolfinx
 import dolfinx.fem.petsc
@@ -38,10 +38,12 @@ from mpi4py import MPI
 from petsc4py import PETSc
 
 from adjoint.maps import AbstractCoefficientMap, IdentityMap
-from adjoint.problem import DirichletData, FixedCoefficient, SolverConfig
+from adjoint.problem import DirichletData, FixedCoefficient, OptionValue, SolverConfig
 from adjoint.regularization import AbstractRegularization
 
-Parameter = np.ndarray | PETSc.Vec | dolfinx.fem.Function
+_Function = dolfinx.fem.Function[np.float64]  # PETSc here is real, double precision
+# Function[Any]: DOLFINx's Function(V) is inferred as Function[float32] unless annotated.
+Parameter = np.ndarray | PETSc.Vec | dolfinx.fem.Function[Any]
 Residual = Callable[[ufl.core.expr.Expr, ufl.core.expr.Expr, ufl.core.expr.Expr], ufl.Form]
 Source = float | Callable[[ufl.SpatialCoordinate], ufl.core.expr.Expr]
 
@@ -62,12 +64,12 @@ def raise_collectively(comm: MPI.Comm, message: str | None, exc: type[Exception]
         raise exc(first)
 
 
-def _set_options(obj: PETSc.KSP, prefix: str, options: dict[str, object]) -> None:
+def _set_options(obj: PETSc.KSP | PETSc.TAO, prefix: str, options: Mapping[str, OptionValue]) -> None:
     opts = PETSc.Options()
     written = []
     for key, value in options.items():
         if not opts.hasName(prefix + key):
-            opts[prefix + key] = value
+            opts.setValue(prefix + key, value)
             written.append(prefix + key)
     obj.setOptionsPrefix(prefix)
     obj.setFromOptions()
@@ -88,10 +90,20 @@ def _with_quadrature_degree(form: ufl.Form, degree: int | None) -> ufl.Form:
 
 
 def _ghost_update(x: PETSc.Vec, mode: str) -> None:
+    # petsc4py's stub types the InsertMode/ScatterMode constants as int, ghostUpdate's arguments as
+    # the enum classes; the constants are what ghostUpdate takes.
     if mode == "reverse":
-        x.ghostUpdate(addv=PETSc.InsertMode.ADD, mode=PETSc.ScatterMode.REVERSE)
+        x.ghostUpdate(addv=PETSc.InsertMode.ADD, mode=PETSc.ScatterMode.REVERSE)  # type: ignore[arg-type]
     else:
-        x.ghostUpdate(addv=PETSc.InsertMode.INSERT, mode=PETSc.ScatterMode.FORWARD)
+        x.ghostUpdate(addv=PETSc.InsertMode.INSERT, mode=PETSc.ScatterMode.FORWARD)  # type: ignore[arg-type]
+
+
+def converged_reason(solver: PETSc.KSP | PETSc.TAO) -> int:
+    """The solver's converged reason (< 0: diverged) as the int that petsc4py returns.
+
+    petsc4py's stub types it as the ``ConvergedReason`` class, whose members are ints.
+    """
+    return cast(int, solver.getConvergedReason())
 
 
 @final
@@ -137,7 +149,7 @@ class ReducedFunctional:
 
     def __init__(
         self,
-        msh: dolfinx.mesh.Mesh,
+        msh: dolfinx.mesh.Mesh[np.float64],
         *,
         observation: PETSc.Mat,
         data: np.ndarray,
@@ -206,14 +218,16 @@ class ReducedFunctional:
         self.fixed_dofs = np.sort(self._fixed_dofs_all[self._fixed_dofs_all < self.n_local])
 
         # Forms: everything is derived from the one weak residual F(u, m; v).
-        self.m = dolfinx.fem.Function(self.Q, name="m")
-        self.u = dolfinx.fem.Function(self.V, name="u")
-        self.adjoint_state = dolfinx.fem.Function(self.V, name="lambda")
-        u0 = dolfinx.fem.Function(self.V)  # zero: b = −F(0, m; v)
+        self.m: _Function = dolfinx.fem.Function(self.Q, name="m")
+        self.u: _Function = dolfinx.fem.Function(self.V, name="u")
+        self.adjoint_state: _Function = dolfinx.fem.Function(self.V, name="lambda")
+        u0: _Function = dolfinx.fem.Function(self.V)  # zero: b = −F(0, m; v)
         v, du = ufl.TestFunction(self.V), ufl.TrialFunction(self.V)
         q = ufl.TestFunction(self.Q)
         a_coef = self.coefficient_map.ufl(self.m)
         if residual is None:
+            if source is None:
+                raise ValueError("source=None needs a custom residual (the default is ∫ a∇u·∇v − f v)")
             x = ufl.SpatialCoordinate(msh)
             f = source(x) if callable(source) else dolfinx.fem.Constant(msh, float(source))
             F = ufl.inner(a_coef * ufl.grad(self.u), ufl.grad(v)) * ufl.dx - f * v * ufl.dx
@@ -253,7 +267,8 @@ class ReducedFunctional:
     # ----------------------------------------------------------------------------- validation
     def _check_observation(self, B: PETSc.Mat, data: np.ndarray) -> None:
         imap = self.V.dofmap.index_map
-        (rows, _), (cols, cols_global) = B.getSizes()
+        rows, cols = B.getLocalSize()
+        cols_global = B.getSize()[1]
         msg = None
         if cols != imap.size_local or cols_global != imap.size_global:
             msg = (f"observation operator has {cols} local / {cols_global} global columns but the "
@@ -299,6 +314,7 @@ class ReducedFunctional:
 
     def as_array(self, m: Parameter) -> np.ndarray:
         """Return a copy of this rank's owned values of a parameter (numpy, Vec or Function)."""
+        values: np.ndarray
         if isinstance(m, dolfinx.fem.Function):
             values = m.x.array[: self.n_local]
         elif isinstance(m, PETSc.Vec):
@@ -317,7 +333,7 @@ class ReducedFunctional:
     # ----------------------------------------------------------------------------- solves
     def _solve(self, b: PETSc.Vec, x: PETSc.Vec, what: str) -> None:
         self.ksp.solve(b, x)
-        reason = self.ksp.getConvergedReason()
+        reason = converged_reason(self.ksp)
         if reason < 0:
             raise RuntimeError(f"{what} solve did not converge (KSP reason {reason}, "
                                f"{self.ksp.getIterationNumber()} iterations)")
@@ -328,11 +344,13 @@ class ReducedFunctional:
         if self._unchanged(self._m_state, values):
             return
         self.A.zeroEntries()
-        dolfinx.fem.petsc.assemble_matrix(self.A, self._a, bcs=self.bcs)
+        # assemble_matrix/assemble_vector are functools.singledispatch functions; mypy sees only
+        # the form-first signature, not the registered "into this Mat/Vec" one called here.
+        dolfinx.fem.petsc.assemble_matrix(self.A, self._a, bcs=self.bcs)  # type: ignore[misc, arg-type]
         self.A.assemble()
         with self._b.localForm() as b_local:
             b_local.set(0.0)
-        dolfinx.fem.petsc.assemble_vector(self._b, self._L)
+        dolfinx.fem.petsc.assemble_vector(self._b, self._L)  # type: ignore[arg-type]
         dolfinx.fem.petsc.apply_lifting(self._b, [self._a], bcs=[self.bcs])
         _ghost_update(self._b, "reverse")
         dolfinx.fem.petsc.set_bc(self._b, self.bcs)
@@ -343,7 +361,7 @@ class ReducedFunctional:
         self._r.axpy(-1.0, self.d)
         self._m_state = values
 
-    def state(self, m: Parameter) -> dolfinx.fem.Function:
+    def state(self, m: Parameter) -> _Function:
         """Return (a copy of) the state u(m)."""
         self._forward(m)
         return self.u.copy()
@@ -356,7 +374,8 @@ class ReducedFunctional:
     def misfit(self, m: Parameter) -> float:
         """Return ½‖B u(m) − d‖²."""
         self._forward(m)
-        return 0.5 * self._r.norm() ** 2
+        # The 2-norm is a float (a pair only for NORM_1_AND_2).
+        return 0.5 * cast(float, self._r.norm()) ** 2
 
     def regularization_value(self, m: Parameter) -> float:
         """Return Σ_k R_k(m)."""
@@ -406,9 +425,10 @@ class ReducedFunctional:
         if self._mass_diag is not None:
             g.pointwiseDivide(dual, self._mass_diag)
         else:
+            assert self.riesz_ksp is not None  # P1: no diagonal, a KSP (see _init_riesz)
             self.riesz_ksp.solve(dual, g)
-            if self.riesz_ksp.getConvergedReason() < 0:
-                raise RuntimeError(f"mass-matrix solve failed ({self.riesz_ksp.getConvergedReason()})")
+            if converged_reason(self.riesz_ksp) < 0:
+                raise RuntimeError(f"mass-matrix solve failed ({converged_reason(self.riesz_ksp)})")
         g.array_w[self.fixed_dofs] = 0.0
         self.n_riesz += 1
         return g
@@ -453,9 +473,9 @@ class ReducedFunctional:
         """Return this rank's owned values of the coefficient a = g(m) (nodal or cellwise)."""
         return self.coefficient_map.numpy(self.as_array(m))
 
-    def coefficient_function(self, m: Parameter) -> dolfinx.fem.Function:
+    def coefficient_function(self, m: Parameter) -> _Function:
         """Return a = g(m) as a Function on Q (g applied to the dof values)."""
-        f = dolfinx.fem.Function(self.Q, name="a")
+        f: _Function = dolfinx.fem.Function(self.Q, name="a")
         f.x.array[: self.n_local] = self.coefficient(m)
         f.x.scatter_forward()
         return f

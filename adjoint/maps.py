@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import abc
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 import ufl
@@ -61,7 +62,8 @@ class SigmoidMap(AbstractCoefficientMap):
             raise ValueError(f"SigmoidMap needs finite 0 <= lo < hi, got lo={self.lo}, hi={self.hi}")
 
     def ufl(self, m: ufl.core.expr.Expr) -> ufl.core.expr.Expr:  # noqa: D102
-        return self.lo + (self.hi - self.lo) / (1.0 + ufl.exp(-m))
+        # UFL's operators are unannotated (their results are Any to mypy).
+        return cast(ufl.core.expr.Expr, self.lo + (self.hi - self.lo) / (1.0 + ufl.exp(-m)))
 
     def numpy(self, m: np.ndarray) -> np.ndarray:  # noqa: D102
         return self.lo + (self.hi - self.lo) / (1.0 + np.exp(-np.asarray(m, dtype=float)))
@@ -80,7 +82,7 @@ class ExpMap(AbstractCoefficientMap):
     """a = exp(m): positivity by construction (log-coefficient parametrisation)."""
 
     def ufl(self, m: ufl.core.expr.Expr) -> ufl.core.expr.Expr:  # noqa: D102
-        return ufl.exp(m)
+        return cast(ufl.core.expr.Expr, ufl.exp(m))
 
     def numpy(self, m: np.ndarray) -> np.ndarray:  # noqa: D102
         return np.exp(np.asarray(m, dtype=float))

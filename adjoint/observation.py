@@ -17,7 +17,7 @@ import numpy as np
 from petsc4py import PETSc
 
 
-def nodal_observation(V: dolfinx.fem.FunctionSpace) -> PETSc.Mat:
+def nodal_observation(V: dolfinx.fem.FunctionSpace[np.float64]) -> PETSc.Mat:
     """Return B = I on the owned dofs of a scalar space V (observe u at every dof).
 
     Row i of this rank observes this rank's owned dof i, so data are ``u.x.array[:n_owned]``.

@@ -20,7 +20,7 @@ from typing import Literal
 import numpy as np
 from petsc4py import PETSc
 
-from adjoint.gradient import CoefficientError, Parameter, ReducedFunctional, _set_options
+from adjoint.gradient import CoefficientError, Parameter, ReducedFunctional, _set_options, converged_reason
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -231,14 +231,14 @@ def minimize_tao(rf: ReducedFunctional, m0: Parameter, config: TaoConfig | None 
     tao = PETSc.TAO().create(comm)
     tao.setType(config.tao_type)
     tao.setObjectiveGradient(objective_gradient, grad)
-    tao.setVariableBounds(lb, ub)
+    tao.setVariableBounds((lb, ub))
     tao.setTolerances(gatol=config.gatol, grtol=config.grtol, gttol=config.gttol)
     tao.setMaximumIterations(config.max_iter)
     tao.setMonitor(monitor)
-    _set_options(tao, config.options_prefix, dict(config.options))
+    _set_options(tao, config.options_prefix, config.options)
     tao.setSolution(x)
     tao.solve(x)
-    code = tao.getConvergedReason()
+    code = converged_reason(tao)
     names = {getattr(PETSc.TAO.ConvergedReason, k): k for k in dir(PETSc.TAO.ConvergedReason)
              if not k.startswith("_")}
     m = x.array_r.copy()

@@ -28,12 +28,13 @@ from __future__ import annotations
 
 import abc
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, cast
 
 import numpy as np
 import ufl
 
 Space = Literal["P1", "DG0"]
+# UFL's operators are unannotated: to mypy the forms built below are Any, cast to what they are.
 
 
 class AbstractRegularization(abc.ABC):
@@ -56,7 +57,7 @@ def _check_weight(name: str, weight: float, on: str) -> None:
 
 def _facet_size(msh: object) -> ufl.core.expr.Expr:
     h = ufl.CellDiameter(msh)
-    return 0.5 * (h("+") + h("-"))
+    return cast(ufl.core.expr.Expr, 0.5 * (h("+") + h("-")))
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -77,8 +78,8 @@ class H1Seminorm(AbstractRegularization):
     def form(self, x: ufl.core.expr.Expr, space: Space, msh: object) -> ufl.Form:  # noqa: D102
         w = self.weight
         if space == "P1":
-            return 0.5 * w * ufl.inner(ufl.grad(x), ufl.grad(x)) * ufl.dx(domain=msh)
-        return 0.5 * w * ufl.jump(x) ** 2 / _facet_size(msh) * ufl.dS(domain=msh)
+            return cast(ufl.Form, 0.5 * w * ufl.inner(ufl.grad(x), ufl.grad(x)) * ufl.dx(domain=msh))
+        return cast(ufl.Form, 0.5 * w * ufl.jump(x) ** 2 / _facet_size(msh) * ufl.dS(domain=msh))
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -103,6 +104,7 @@ class TotalVariation(AbstractRegularization):
     def form(self, x: ufl.core.expr.Expr, space: Space, msh: object) -> ufl.Form:  # noqa: D102
         w, eps = self.weight, self.eps
         if space == "P1":
-            return w * ufl.sqrt(ufl.inner(ufl.grad(x), ufl.grad(x)) + eps**2) * ufl.dx(domain=msh)
+            grad_sq = ufl.inner(ufl.grad(x), ufl.grad(x))
+            return cast(ufl.Form, w * ufl.sqrt(grad_sq + eps**2) * ufl.dx(domain=msh))
         hf = _facet_size(msh)
-        return w * ufl.sqrt(ufl.jump(x) ** 2 + (eps * hf) ** 2) * ufl.dS(domain=msh)
+        return cast(ufl.Form, w * ufl.sqrt(ufl.jump(x) ** 2 + (eps * hf) ** 2) * ufl.dS(domain=msh))

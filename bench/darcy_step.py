@@ -33,7 +33,7 @@ def measure(steps: int, warmup: int, n: int = 51) -> dict[str, Any]:
     from mpi4py import MPI
 
     import hybrid
-    from comparisons.darcy import DarcyPDE
+    from comparisons.pdes import DarcyPDE
 
     comm = MPI.COMM_WORLD
     g = np.linspace(0.0, 1.0, n)
@@ -46,14 +46,17 @@ def measure(steps: int, warmup: int, n: int = 51) -> dict[str, Any]:
     out: dict[str, Any] = {"ranks": comm.size, "points": n * n, "threads": torch.get_num_threads()}
     for name in ("bilo", "pinn"):
         if name == "bilo":
+            bilo_ft = hybrid.BiLOFinetuneConfig(steps=warmup + steps + 1)
             method: Any = hybrid.BiLO(hybrid.BiLOConfig(network=net, pretrain=pre, log_every=10**9,
-                                                        finetune=hybrid.BiLOFinetuneConfig(steps=warmup + steps + 1)))
+                                                        finetune=bilo_ft))
         else:
+            pinn_ft = hybrid.PINNFinetuneConfig(steps=warmup + steps + 1)
             method = hybrid.PINN(hybrid.PINNConfig(network=net, pretrain=pre, log_every=10**9,
-                                                   finetune=hybrid.PINNFinetuneConfig(steps=warmup + steps + 1)))
+                                                   finetune=pinn_ft))
         stamps: list[float] = []
         method.fit(DarcyPDE(), pts, pts, u, a0, device="cpu", dtype="float32", progress=False,
-                   comm=comm if comm.size > 1 else None, callback=lambda row: stamps.append(time.perf_counter()))
+                   comm=comm if comm.size > 1 else None,
+                   callback=lambda row, stamps=stamps: stamps.append(time.perf_counter()))
         out[f"{name}_s_per_step"] = float(np.median(np.diff(stamps)[warmup:]))
     out["ratio"] = out["bilo_s_per_step"] / out["pinn_s_per_step"]
     return out
@@ -64,7 +67,8 @@ def run(steps: int = 30, warmup: int = 5, out: str | Path = "results/bench") -> 
     mpirun = Path(sys.executable).with_name("mpirun")
     results = []
     for ranks in (1, 2):
-        cmd = [sys.executable, "-m", "bench.darcy_step", "--measure", "--steps", str(steps), "--warmup", str(warmup)]
+        cmd = [sys.executable, "-m", "bench.darcy_step", "--measure", "--steps", str(steps),
+               "--warmup", str(warmup)]
         if ranks > 1:
             cmd = [str(mpirun), "-n", str(ranks), *cmd]
         proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, check=True)
@@ -100,10 +104,11 @@ def main(argv: list[str] | None = None) -> dict[str, Any] | None:
         return None
     s = run(args.steps, args.warmup, args.out)
     for r in s["runs"]:
-        print(f"darcy_step: {r['ranks']} rank(s), {r['points']} points: BiLO {r['bilo_s_per_step']:.4f} s/step, "
-              f"PINN {r['pinn_s_per_step']:.4f} s/step, ratio {r['ratio']:.2f}")
-    print(f"darcy_step: BiLO parallel efficiency 1→2 ranks {s['bilo_parallel_efficiency']:.2f} (target ≥ 0.7); "
-          f"BiLO/PINN {s['bilo_pinn_ratio_1rank']:.2f} (target ≤ 1.3)")
+        print(f"darcy_step: {r['ranks']} rank(s), {r['points']} points: "
+              f"BiLO {r['bilo_s_per_step']:.4f} s/step, PINN {r['pinn_s_per_step']:.4f} s/step, "
+              f"ratio {r['ratio']:.2f}")
+    print(f"darcy_step: BiLO parallel efficiency 1→2 ranks {s['bilo_parallel_efficiency']:.2f} "
+          f"(target ≥ 0.7); BiLO/PINN {s['bilo_pinn_ratio_1rank']:.2f} (target ≤ 1.3)")
     return s
 
 

@@ -2,18 +2,20 @@
 #
 # For a function unknown, BiLO's upper level descends
 #
-# $$ \nabla_V L_{dat} = \frac{2}{N}\sum_j e_j\,\partial_z u(x_j, z_j; W)\,\nabla_V f_V(x_j), \qquad e_j = u(x_j) - d_j, $$
+# $$ \nabla_V L_{dat} = \frac{2}{N}\sum_j e_j\,\partial_z u(x_j, z_j; W)\,\nabla_V f_V(x_j),
+#    \qquad e_j = u(x_j) - d_j, $$
 #
 # where $\partial_z u$ is the local operator's sensitivity to the auxiliary variable at the same
 # point. The exact gradient of the same data loss, with u the FEM solution at the coefficient
 # $I_h f_V$ (the P1 interpolant of f_V), is given by one adjoint solve,
 # $\nabla_V L = \sum_i \partial L/\partial m_i\,\nabla_V f_V(x_i)$ with $\partial L/\partial m$ the
-# adjoint's dual vector (`adjoint.ReducedFunctional.derivative`, scaled by 2/N to match the mean).
+# adjoint's dual vector (`inverse.adjoint_bridge.function_gradient`, scaled by 2/N to match the mean).
 #
-# This module pre-trains BiLO at the initial guess exactly as `comparisons.darcy` does, then
-# reports the cosine similarity and relative error of the two gradients with respect to V (what
-# Adam sees) and, in function space, of BiLO's per-node dL/dz against the adjoint's L² gradient
-# density. It is the function-unknown counterpart of the Fisher–KPP fidelity check.
+# This module pre-trains BiLO at the initial guess exactly as `comparisons.darcy` does (the same
+# problem declaration and preset), then reports the cosine similarity and relative error of the two
+# gradients with respect to V (what Adam sees) and, in function space, of BiLO's per-node dL/dz
+# against the adjoint's L² gradient density. It is the function-unknown counterpart of the
+# Fisher–KPP fidelity check.
 #
 #     python -m comparisons.darcy_fidelity --cells 20 --pretrain 1000
 #     mpirun -n 2 python -m comparisons.darcy_fidelity --preset demo
@@ -26,20 +28,21 @@ import json
 import sys
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
 from mpi4py import MPI
 
+import fem
 from comparisons import darcy
 from fem.parallel import print0, run_collectively
+from hybrid import DataParallel
+from hybrid.bilo import function_fidelity, gradient_agreement
+from hybrid.local_operator import HybridModel
+from inverse import BiLO, Discretisation, RunOptions, make_data
+from inverse.adjoint_bridge import AdjointConfig, function_gradient, reduced_functional
 
-from hybrid import BiLO  # noqa: E402
-from hybrid import DataParallel  # noqa: E402
-from hybrid.bilo import function_fidelity, gradient_agreement  # noqa: E402
-from hybrid.local_operator import HybridModel  # noqa: E402
-
-import fem  # noqa: E402
 # -
 
 
@@ -47,41 +50,44 @@ import fem  # noqa: E402
 class Gradients:
     """BiLO's and the exact data-loss gradients at one state of the model."""
 
-    bilo_V: np.ndarray          # BiLO's ∇_V L_dat (summed over ranks)
-    exact_V: np.ndarray         # the adjoint's, by the chain rule through f_V at the nodes
-    bilo_z: np.ndarray          # BiLO's per-node dL/dz at this rank's nodes
-    exact_density: np.ndarray   # the adjoint's L² gradient density (dual / lumped mass) there
-    loss_fem: float             # L_dat with u the FEM solution at I_h f_V
+    bilo_V: np.ndarray  # BiLO's ∇_V L_dat (summed over ranks)
+    exact_V: np.ndarray  # the adjoint's, by the chain rule through f_V at the nodes
+    bilo_z: np.ndarray  # BiLO's per-node dL/dz at this rank's nodes
+    exact_density: np.ndarray  # the adjoint's L² gradient density (dual / lumped mass) there
+    loss_fem: float  # L_dat with u the FEM solution at I_h f_V
 
 
-def gradients(model: HybridModel, setup: darcy.DarcySetup, d: np.ndarray, comm: MPI.Comm) -> Gradients:
+def gradients(
+    model: HybridModel, problem: darcy.DarcyProblem, disc: Discretisation, d: np.ndarray
+) -> Gradients:
     """Both gradients of L = mean_j (u(x_j) − d_j)² over the mesh nodes, at the model's f_V."""
+    comm, x_nodes = disc.comm, np.asarray(disc.x_dat)
     p = next(model.parameters())
-    xt = torch.as_tensor(setup.x_nodes, dtype=p.dtype, device=p.device)
-    n = comm.allreduce(len(setup.x_nodes))
+    xt = torch.as_tensor(x_nodes, dtype=p.dtype, device=p.device)
+    n = comm.allreduce(len(x_nodes))
     z = model.expand(xt)
     loss = (model.u(xt, z) - torch.as_tensor(d, dtype=p.dtype, device=p.device)).square().sum() / n
     (g_z,) = torch.autograd.grad(loss, z, retain_graph=True)
-    rf = darcy.data_misfit(setup, d)
-    exact = darcy.function_gradient(rf)
+    rf = reduced_functional(
+        problem, disc, d, cfg=AdjointConfig(), w_reg=0.0, with_map=False, regularize=False
+    )
+    exact = function_gradient(rf)
     g_exact, g_bilo = function_fidelity(model, DataParallel(comm if comm.size > 1 else None), exact, loss)
     with torch.no_grad():
         m = model.function(torch.as_tensor(exact.x, dtype=p.dtype, device=p.device)).double().cpu().numpy()
     dual = exact.derivative(m)  # cached by the functional: no second solve
     # the L² density, mapped to the state space's node order for the function-space comparison
-    lumped = fem.lumped_mass_weights(rf.Q)
-    density = fem.PointEvaluator(rf.Q, setup.x_nodes).evaluate(_function(rf.Q, dual / lumped))
-    return Gradients(bilo_V=g_bilo, exact_V=g_exact, bilo_z=g_z[:, 0].detach().double().cpu().numpy(),
-                     exact_density=density, loss_fem=rf.misfit(m) * 2.0 / n)
-
-
-def _function(Q, owned: np.ndarray):
-    import dolfinx
-
-    f = dolfinx.fem.Function(Q)
-    f.x.array[: len(owned)] = owned
-    f.x.scatter_forward()
-    return f
+    q = rf.coefficient_function(m)
+    q.x.array[: len(dual)] = dual / fem.lumped_mass_weights(rf.Q)
+    q.x.scatter_forward()
+    density = fem.PointEvaluator(rf.Q, x_nodes).evaluate(q)
+    return Gradients(
+        bilo_V=g_bilo,
+        exact_V=g_exact,
+        bilo_z=g_z[:, 0].detach().double().cpu().numpy(),
+        exact_density=density,
+        loss_fem=rf.misfit(m) * 2.0 / n,
+    )
 
 
 def global_agreement(a: np.ndarray, b: np.ndarray, comm: MPI.Comm) -> tuple[float, float]:
@@ -91,15 +97,21 @@ def global_agreement(a: np.ndarray, b: np.ndarray, comm: MPI.Comm) -> tuple[floa
     return ab / np.sqrt(aa * bb), float(np.sqrt(diff / bb))
 
 
-def run(argv: list[str] | None = None) -> dict:
+def run(argv: list[str] | None = None) -> dict[str, Any]:
     """Pre-train BiLO at the initial guess, then compare its data gradient with the adjoint's."""
     comm = MPI.COMM_WORLD
-    ap = argparse.ArgumentParser(prog="python -m comparisons.darcy_fidelity",
-                                 description="Compare BiLO's upper-level gradient for the Darcy coefficient "
-                                             "with the exact (adjoint) gradient of the same data loss, "
-                                             "after pre-training at the initial guess.")
-    ap.add_argument("--preset", default="demo", choices=("smoke", "demo", "default", "paper"),
-                    help="network sizes and pre-training steps of comparisons.darcy (default: demo)")
+    ap = argparse.ArgumentParser(
+        prog="python -m comparisons.darcy_fidelity",
+        description="Compare BiLO's upper-level gradient for the Darcy coefficient "
+        "with the exact (adjoint) gradient of the same data loss, "
+        "after pre-training at the initial guess.",
+    )
+    ap.add_argument(
+        "--preset",
+        default="demo",
+        choices=tuple(darcy.PRESETS),
+        help="network sizes and pre-training steps of comparisons.darcy (default: demo)",
+    )
     ap.add_argument("--cells", type=int, default=None, help="cells per side of the unit square")
     ap.add_argument("--pretrain", type=int, default=None, help="pre-training steps (preset's default)")
     ap.add_argument("--grf-seed", type=int, default=4, help="seed of the true field (as comparisons.darcy)")
@@ -108,42 +120,53 @@ def run(argv: list[str] | None = None) -> dict:
     ap.add_argument("--out", default=None, help="write fidelity.json here")
     ap.add_argument("--quiet", action="store_true", help="no progress bar")
     args = ap.parse_args(argv)
-    cfg = darcy.DarcyConfig.preset(args.preset)
+    study = darcy.PRESETS[args.preset][0]()
+    over: dict[str, Any] = {"grf_seed": args.grf_seed}
     if args.cells is not None:
-        cfg = replace(cfg, cells=args.cells)
+        over["cells"] = args.cells
     if args.grf_length is not None:
-        cfg = replace(cfg, grf_length=args.grf_length)
-    bilo = cfg.bilo
+        over["grf_length"] = args.grf_length
+    assert isinstance(study.problem, darcy.DarcyProblem)
+    problem = replace(study.problem, **over)
+    bilo = study.configs["bilo"]
     if args.pretrain is not None:
         bilo = replace(bilo, pretrain=replace(bilo.pretrain, steps=args.pretrain))
-    bilo = replace(bilo, finetune=replace(bilo.finetune, steps=0))
-    setup = darcy.make_setup(cfg, None, None, args.grf_seed, comm)
-    res = BiLO(bilo).fit(darcy.DarcyPDE(), x_res=setup.x_res, x_dat=setup.x_nodes, u_dat=setup.u_true,
-                         theta_init=setup.a_init(setup.x_res), u_ref=setup.u_init, x_ref=setup.x_nodes,
-                         device="cpu", seed=args.seed, progress=not args.quiet and comm.rank == 0,
-                         comm=comm if comm.size > 1 else None)
-    model = res.model
-    g = gradients(model, setup, setup.u_true, comm)
-    g_bilo, g_exact, gz, density, L_fem = g.bilo_V, g.exact_V, g.bilo_z, g.exact_density, g.loss_fem
-    cos_V, rel_V = gradient_agreement(g_bilo, g_exact)
+    bilo = replace(bilo, finetune=replace(bilo.finetune, steps=0, fidelity_every=0))
+    disc = problem.discretise(comm)
+    data = make_data(problem, disc, noise=0.0, seed=args.seed)
+    res = BiLO(config=bilo).solve(problem, data, RunOptions(device="cpu", progress=not args.quiet))
+    g = gradients(res.trained.model, problem, disc, data.u_obs)
+    cos_V, rel_V = gradient_agreement(g.bilo_V, g.exact_V)
     # per-point dL/dz is a per-node derivative of a mean: times N/|Ω| it is a density
-    n = comm.allreduce(len(setup.x_nodes))
-    area = comm.allreduce(float(setup.w_quad.sum()))
-    cos_f, rel_f = global_agreement(gz * n / area, density, comm)
-    ratio = float(np.linalg.norm(g_bilo) / np.linalg.norm(g_exact))
-    out = {"cells": cfg.cells, "grf_length": cfg.grf_length, "ranks": comm.size,
-           "pretrain_steps": bilo.pretrain.steps, "cos_V": cos_V, "rel_err_V": rel_V, "norm_ratio_V": ratio,
-           "cos_function": cos_f, "rel_err_function": rel_f, "data_loss_fem": L_fem,
-           "data_loss_bilo": darcy.global_mean((res.predict(setup.x_nodes) - setup.u_true) ** 2, comm)}
-    print0("[darcy_fidelity] " + ", ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}"
-                                           for k, v in out.items()))
+    n = comm.allreduce(len(g.bilo_z))
+    assert disc.w_field is not None
+    area = comm.allreduce(float(np.sum(disc.w_field)))
+    cos_f, rel_f = global_agreement(g.bilo_z * n / area, g.exact_density, comm)
+    assert res.u is not None
+    out = {
+        "cells": problem.cells,
+        "grf_length": problem.grf_length,
+        "ranks": comm.size,
+        "pretrain_steps": bilo.pretrain.steps,
+        "cos_V": cos_V,
+        "rel_err_V": rel_V,
+        "norm_ratio_V": float(np.linalg.norm(g.bilo_V) / np.linalg.norm(g.exact_V)),
+        "cos_function": cos_f,
+        "rel_err_function": rel_f,
+        "data_loss_fem": g.loss_fem,
+        "data_loss_bilo": disc.global_mean((res.u(np.asarray(disc.x_dat)) - data.u_obs) ** 2),
+    }
+    print0(
+        "[darcy_fidelity] "
+        + ", ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}" for k, v in out.items())
+    )
     if args.out is not None and comm.rank == 0:
         Path(args.out).mkdir(parents=True, exist_ok=True)
         (Path(args.out) / "fidelity.json").write_text(json.dumps(out, indent=2))
     return out
 
 
-def main(argv: list[str] | None = None) -> dict:
+def main(argv: list[str] | None = None) -> dict[str, Any]:
     """Entry point under MPI error handling."""
     return run_collectively(lambda: run(argv))
 

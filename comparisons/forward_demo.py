@@ -21,14 +21,17 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from fem import _loader as _loader  # noqa: F401  (MPI before dolfinx)
+
+# isort: split
+
+import dolfinx.fem
+import dolfinx.io
 import numpy as np
 from mpi4py import MPI
 
 import fem
 from fem.parallel import print0, run_collectively
-
-import dolfinx.fem
-import dolfinx.io
 
 HOLE_RADIUS = 0.2
 # -
@@ -63,7 +66,8 @@ def write_plate(path: Path, h: float, comm: MPI.Comm) -> Path:
         out, _ = gmsh.model.occ.cut([(2, rect)], [(2, disk)])
         gmsh.model.occ.synchronize()
         gmsh.model.addPhysicalGroup(2, [t for d, t in out if d == 2], 1, name="domain")
-        hole, outer = [], []
+        hole: list[int] = []
+        outer: list[int] = []
         for d, t in gmsh.model.getBoundary(out, oriented=False):
             com = gmsh.model.occ.getCenterOfMass(d, t)
             (hole if np.hypot(com[0] - 0.5, com[1] - 0.5) < HOLE_RADIUS + 1e-6 else outer).append(t)
@@ -105,6 +109,7 @@ def solve(name: str, md: fem.MeshData, out: Path) -> dict[str, Any]:
                             imap.local_to_global(cells.reshape(-1)).reshape(cells.shape)), root=0)
     plot = None
     if comm.rank == 0:
+        assert gathered is not None
         xy = np.zeros((imap.size_global, 2))
         values = np.zeros(imap.size_global)
         for start, coords, vals, _ in gathered:

@@ -53,3 +53,127 @@ def plot_fields(fields: dict[str, np.ndarray], shape: tuple[int, int], path: Pat
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return path
+
+
+def gather_triangles(msh: Any, comm: Any) -> np.ndarray | None:
+    """Vertex coordinates (n_cells, 3, 2) of every owned triangle, on rank 0 (None elsewhere)."""
+    n = msh.topology.index_map(2).size_local
+    tri = msh.geometry.x[msh.geometry.dofmaps[0][:n]][:, :3, :2]
+    parts = comm.gather(tri, root=0)
+    return np.concatenate(parts) if comm.rank == 0 else None
+
+
+def plot_triangle_panel(msh: Any, x_nodes: np.ndarray, rows: list[tuple[str, Any, bool]], path: Path, *,
+                        limits: tuple[float, float], threshold: float, comm: Any) -> Path | None:
+    """One row per field on a 2D triangle mesh: the field, its map > threshold, its error.
+
+    Args:
+        msh: The dolfinx mesh (triangles).
+        x_nodes: This rank's node coordinates (N, 2) where nodal fields are given.
+        rows: (title, values, with_error): values either a callable of cell midpoints (M, 2)
+            (closed-form truth or guess) or this rank's nodal values (N,); the first row is the
+            truth, and rows ``with_error`` also show their difference to it.
+        path: The PNG.
+        limits: Colour range of the fields.
+        threshold: The classification threshold.
+        comm: The communicator (collective; rank 0 draws).
+    """
+    cells = gather_triangles(msh, comm)
+    nodal = [comm.gather(v, root=0) if not callable(v) else None for _, v, _ in rows]
+    coords = comm.gather(x_nodes, root=0)
+    if comm.rank != 0:
+        return None
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.collections import PolyCollection
+    from scipy.spatial import cKDTree
+
+    assert cells is not None
+    mid = np.mean(cells, axis=1)
+    _, idx = cKDTree(np.concatenate(coords)).query(cells.reshape(-1, 2))
+    idx = idx.reshape(-1, 3)
+    lo, hi = limits
+    values = [v(mid) if callable(v) else np.concatenate(parts or [])[idx].mean(axis=1)
+              for (_, v, _), parts in zip(rows, nodal, strict=True)]
+    ref = values[0]
+    fig, axes = plt.subplots(len(rows), 3, figsize=(10, 3.1 * len(rows)), squeeze=False)
+    for ax_row, (title, _, with_error), vals in zip(axes, rows, values, strict=True):
+        panels = [(f"{title}: a", vals, "viridis", (lo, hi)),
+                  (f"{title}: a > {threshold:g}", (vals > threshold).astype(float), "gray", (0, 1))]
+        if with_error:
+            panels.append((f"{title}: a − a_true", vals - ref, "RdBu_r", (lo - hi, hi - lo)))
+        for ax, (name, v, cmap, lim) in zip(ax_row, panels, strict=False):
+            pc = PolyCollection(list(cells), array=v, cmap=cmap, edgecolors="face")
+            pc.set_clim(*lim)
+            ax.add_collection(pc)
+            ax.autoscale_view()
+            ax.set_aspect("equal")
+            ax.set_title(name, fontsize=9)
+            fig.colorbar(pc, ax=ax)
+        for ax in ax_row[len(panels):]:
+            ax.axis("off")
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path
+
+
+def safe_name(label: str) -> str:
+    """A method label as a file-name part: ``pinn(w_dat=100)`` -> ``pinn_w_dat100``."""
+    return label.replace("(", "_").replace(")", "").replace("=", "").replace(",", "_")
+
+
+def write_functions(functions: list[Any], out: Path, stem: str) -> list[Path]:
+    """ParaView files: one XDMF with the P1 functions (XDMF holds P1 data only), one VTX (.bp) each."""
+    import dolfinx.io
+
+    msh = functions[0].function_space.mesh
+    xdmf = out / f"{stem}.xdmf"
+    with dolfinx.io.XDMFFile(msh.comm, str(xdmf), "w") as fh:
+        fh.write_mesh(msh)
+        for f in functions:
+            if f.function_space.element.basix_element.degree > 0:
+                fh.write_function(f)
+    paths = [xdmf]
+    for f in functions:
+        bp = out / f"{f.name}.bp"
+        with dolfinx.io.VTXWriter(msh.comm, str(bp), [f], engine="BP4") as vtx:
+            vtx.write(0.0)
+        paths.append(bp)
+    return paths
+
+
+def field_outputs(problem: Any, disc: Any, results: dict[str, Any], out: Path, *, stem: str,
+                  limits: tuple[float, float], threshold: float) -> list[Path]:
+    """The figure and ParaView files of a 2D field problem with data at the P1 nodes (seed 0).
+
+    ``<stem>_fields.png`` (truth, guess, each method's a, its map > threshold and its error) and
+    ``<stem>.xdmf`` + one ``.bp`` per field (a and u of the truth, the guess and every method).
+    Collective. ``disc.extra["V"]`` is the P1 space whose owned nodes are ``disc.x_dat``.
+    """
+    import dolfinx
+
+    V, x = disc.extra["V"], np.asarray(disc.x_dat)
+
+    def nodal(name: str, values: np.ndarray) -> Any:
+        f = dolfinx.fem.Function(V, name=name)
+        f.x.array[: len(values)] = values
+        f.x.scatter_forward()
+        return f
+
+    a_true = problem.coefficient(problem.truth, disc.mesh.mesh, V, truth=True)
+    a_init = problem.coefficient(problem.initial_guess, disc.mesh.mesh, V)
+    a_true.name, a_init.name = "a_true", "a_init"
+    funcs = [a_true, a_init, nodal("u_true", problem.forward(disc, problem.truth, x, truth=True))]
+    rows: list[tuple[str, Any, bool]] = [("truth", problem.truth, False),
+                                         ("initial guess", problem.initial_guess, False)]
+    for label, r in results.items():
+        a = r.field(x)
+        u = r.u(x) if r.u is not None else problem.forward(disc, r.field, x)
+        funcs += [nodal(f"a_{safe_name(label)}", a), nodal(f"u_{safe_name(label)}", u)]
+        rows.append((label, a, True))
+    png = plot_triangle_panel(disc.mesh.mesh, x, rows, out / f"{stem}_fields.png", limits=limits,
+                              threshold=threshold, comm=disc.comm)
+    return write_functions(funcs, out, stem) + ([png] if png is not None else [])

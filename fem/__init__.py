@@ -18,6 +18,8 @@ from fem.forward import TimeSeries as TimeSeries
 from fem.forward import solve_elliptic as solve_elliptic
 from fem.forward import solve_fisher_kpp as solve_fisher_kpp
 from fem.forward import solve_heat as solve_heat
+from fem.forward import solve_stationary as solve_stationary
+from fem.forward import solve_transient as solve_transient
 from fem.meshes import MeshData as MeshData
 from fem.meshes import MeshError as MeshError
 from fem.meshes import box as box

@@ -14,14 +14,18 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from math import factorial
+from typing import cast
 
 import numpy as np
 from mpi4py import MPI
 
-from fem import _loader  # noqa: F401  (before dolfinx)
-from dolfinx import mesh as dmesh  # noqa: E402
+from fem import _loader as _loader  # noqa: F401  (loads MPI before dolfinx)
 
-from fem.meshes import MeshData, MeshError, locate_boundary_facets  # noqa: E402
+# isort: split
+
+from dolfinx import mesh as dmesh
+
+from fem.meshes import MeshData, MeshError, locate_boundary_facets
 
 _SIMPLICES = ("interval", "triangle", "tetrahedron")
 _NUM_VERTICES = {"interval": 2, "triangle": 3, "quadrilateral": 4, "tetrahedron": 4, "hexahedron": 8}
@@ -115,7 +119,7 @@ def _available_tags(meshdata: MeshData) -> list[int]:
     return sorted({int(v) for part in meshdata.comm.allgather(local) for v in part})
 
 
-def _oriented_facets(msh: dmesh.Mesh, facets: np.ndarray) -> np.ndarray:
+def _oriented_facets(msh: dmesh.Mesh[np.float64], facets: np.ndarray) -> np.ndarray:
     """Vertex coordinates ``(n, fdim + 1, gdim)`` of exterior facets, oriented outward."""
     tdim, gdim = msh.topology.dim, msh.geometry.dim
     fdim = tdim - 1
@@ -139,8 +143,9 @@ def _side(x: np.ndarray, p: np.ndarray) -> np.ndarray:
     e = x[:, 1:] - x[:, :1]
     r = p - x[:, 0]
     if x.shape[1] == 2:  # 2D segment: cross(e, r)
-        return e[:, 0, 0] * r[:, 1] - e[:, 0, 1] * r[:, 0]
-    return -np.einsum("ng,ng->n", np.cross(e[:, 0], e[:, 1]), r)  # outward normal points away from p
+        return cast(np.ndarray, e[:, 0, 0] * r[:, 1] - e[:, 0, 1] * r[:, 0])
+    # outward normal points away from p
+    return cast(np.ndarray, -np.einsum("ng,ng->n", np.cross(e[:, 0], e[:, 1]), r))
 
 
 # --------------------------------------------------------------------------- cell quality
@@ -235,7 +240,7 @@ def check_cell_quality(meshdata: MeshData, min_quality: float = 1e-3) -> CellQua
     return report
 
 
-def _cell_vertices(msh: dmesh.Mesh) -> np.ndarray:
+def _cell_vertices(msh: dmesh.Mesh[np.float64]) -> np.ndarray:
     """Vertex coordinates ``(n_owned_cells, n_vertices, gdim)`` (vertices come first in the dofmap)."""
     tdim, gdim = msh.topology.dim, msh.geometry.dim
     n = msh.topology.index_map(tdim).size_local
@@ -252,7 +257,7 @@ def _simplex_quality(x: np.ndarray) -> np.ndarray:
     i, j = np.triu_indices(d + 1, k=1)
     l2 = np.mean(np.sum((x[:, i] - x[:, j]) ** 2, axis=2), axis=1)
     regular = l2 ** (d / 2) * np.sqrt(d + 1) / (factorial(d) * 2 ** (d / 2))
-    return np.divide(volume, regular, out=np.zeros_like(volume), where=regular > 0)
+    return cast(np.ndarray, np.divide(volume, regular, out=np.zeros_like(volume), where=regular > 0))
 
 
 def _tensor_cell_quality(x: np.ndarray) -> np.ndarray:
@@ -270,7 +275,7 @@ def _tensor_cell_quality(x: np.ndarray) -> np.ndarray:
     return J.min(axis=1)
 
 
-def _count_folded_facets(msh: dmesh.Mesh) -> int:
+def _count_folded_facets(msh: dmesh.Mesh[np.float64]) -> int:
     """Owned interior facets whose two cells (both on this rank) lie on the same side of it."""
     tdim, gdim = msh.topology.dim, msh.geometry.dim
     fdim = tdim - 1

@@ -10,17 +10,20 @@ counted once.
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 from mpi4py import MPI
 
-from fem import _loader  # noqa: F401  (before dolfinx)
-import dolfinx.fem  # noqa: E402
-from dolfinx import geometry  # noqa: E402
-from petsc4py import PETSc  # noqa: E402
+from fem import _loader as _loader  # noqa: F401  (loads MPI before dolfinx/petsc4py)
 
-from fem.points import _cell_nodes, _coordinate_element  # noqa: E402
+# isort: split
+
+import dolfinx.fem
+from dolfinx import geometry
+from petsc4py import PETSc
+
+from fem.points import _cell_nodes, _coordinate_element
 
 if TYPE_CHECKING:
     import scipy.sparse
@@ -32,7 +35,9 @@ class PointsOutsideError(ValueError):
     """Some evaluation points lie in no cell of the mesh."""
 
 
-def _pull_back(msh: dolfinx.mesh.Mesh, cells: np.ndarray, x: np.ndarray, iterations: int = 20) -> np.ndarray:
+def _pull_back(
+    msh: dolfinx.mesh.Mesh[np.float64], cells: np.ndarray, x: np.ndarray, iterations: int = 20
+) -> np.ndarray:
     """Reference coordinates of physical points ``x (n, gdim)`` in ``cells (n,)`` (vectorised Newton).
 
     One step is exact for affine cells; bilinear/trilinear cells converge in a few.
@@ -42,7 +47,7 @@ def _pull_back(msh: dolfinx.mesh.Mesh, cells: np.ndarray, x: np.ndarray, iterati
     nodes = _cell_nodes(msh, cells)
     X = np.full((len(x), tdim), 1.0 / (tdim + 1))
     for _ in range(iterations):
-        tab = coord.tabulate(1, X)[:, :, :, 0]  # (1 + tdim, n, nodes)
+        tab = np.asarray(coord.tabulate(1, X))[:, :, :, 0]  # (1 + tdim, n, nodes)
         F = np.einsum("nk,nkg->ng", tab[0], nodes) - x
         J = np.einsum("tnk,nkg->ngt", tab[1:], nodes)
         # normal equations: J is square for domains (gdim == tdim)
@@ -64,7 +69,7 @@ class PointEvaluator:
 
     def __init__(
         self,
-        V: dolfinx.fem.FunctionSpace,
+        V: dolfinx.fem.FunctionSpace[np.float64],
         points: np.ndarray,
         padding: float = 1e-10,
         on_outside: Literal["raise", "nan"] = "raise",
@@ -138,7 +143,7 @@ class PointEvaluator:
         out[self._recv_order] = recv.reshape(-1, width)
         return out
 
-    def evaluate(self, u: dolfinx.fem.Function | np.ndarray) -> np.ndarray:
+    def evaluate(self, u: dolfinx.fem.Function[Any] | np.ndarray) -> np.ndarray:
         """Values at this rank's points. Collective.
 
         Args:
@@ -150,7 +155,7 @@ class PointEvaluator:
         """
         if not isinstance(u, dolfinx.fem.Function):
             arr = np.asarray(u, dtype=np.float64)
-            f = dolfinx.fem.Function(self.V)
+            f: dolfinx.fem.Function[np.float64] = dolfinx.fem.Function(self.V)
             n = len(arr)
             f.x.array[:n] = arr
             if n < len(f.x.array):
@@ -180,7 +185,7 @@ class PointEvaluator:
         ndofs = V.dofmap.dof_layout.num_dofs
         if len(cells):
             X = _pull_back(msh, cells, self._dest_points[:, : msh.geometry.dim])
-            phi = V.element.basix_element.tabulate(0, X)[0, :, :, 0]
+            phi = np.asarray(V.element.basix_element.tabulate(0, X))[0, :, :, 0]
             dofs = V.dofmap.list[cells]
             cols = V.dofmap.index_map.local_to_global(dofs.reshape(-1).astype(np.int32)).reshape(dofs.shape)
         else:
@@ -210,7 +215,9 @@ class PointEvaluator:
         indptr = np.concatenate([[0], np.cumsum(np.where(keep, ndofs, 0))]).astype(PETSc.IntType)
         if n_local:
             # setValuesCSR takes this rank's rows (local numbering) and global column indices
-            B.setValuesCSR(indptr, columns[keep].reshape(-1).astype(PETSc.IntType), values[keep].reshape(-1))
+            # (petsc4py's stub says Sequence; it takes, and here gets, numpy arrays)
+            cols, vals = columns[keep].reshape(-1).astype(PETSc.IntType), values[keep].reshape(-1)
+            B.setValuesCSR(indptr, cols, vals)  # type: ignore[arg-type]
         B.assemble()
         return B
 

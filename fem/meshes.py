@@ -14,16 +14,20 @@ import xml.etree.ElementTree as ElementTree
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import numpy as np
+import numpy.typing as npt
 from mpi4py import MPI
 
-from fem import _loader  # noqa: F401  (before dolfinx)
-import dolfinx  # noqa: E402
-import dolfinx.io  # noqa: E402
-import dolfinx.io.gmsh  # noqa: E402
-from dolfinx import mesh as dmesh  # noqa: E402
+from fem import _loader as _loader  # noqa: F401  (loads MPI before dolfinx)
+
+# isort: split
+
+import dolfinx
+import dolfinx.io
+import dolfinx.io.gmsh
+from dolfinx import mesh as dmesh
 
 DOMAIN_TAG = 1
 BOUNDARY_TAG = 1
@@ -54,7 +58,7 @@ class MeshData:
         physical_groups: Name -> ``(dim, tag)``, e.g. ``{"boundary": (1, 1)}``.
     """
 
-    mesh: dmesh.Mesh
+    mesh: dmesh.Mesh[np.float64]
     cell_tags: dmesh.MeshTags | None
     facet_tags: dmesh.MeshTags | None
     physical_groups: dict[str, tuple[int, int]] = field(default_factory=dict)
@@ -62,7 +66,7 @@ class MeshData:
     @property
     def comm(self) -> MPI.Comm:
         """The mesh communicator."""
-        return self.mesh.comm
+        return cast(MPI.Comm, self.mesh.comm)  # dolfinx leaves Mesh.comm unannotated
 
     @property
     def gdim(self) -> int:
@@ -75,7 +79,7 @@ class MeshData:
         return int(self.mesh.topology.dim)
 
 
-def _tag_all(msh: dmesh.Mesh, name: str) -> MeshData:
+def _tag_all(msh: dmesh.Mesh[np.float64], name: str) -> MeshData:
     tdim = msh.topology.dim
     n_cells = msh.topology.index_map(tdim).size_local + msh.topology.index_map(tdim).num_ghosts
     cells = np.arange(n_cells, dtype=np.int32)
@@ -123,7 +127,7 @@ def box(
 ) -> MeshData:
     """Structured box mesh between the corners ``bounds = (lower, upper)``; boundary tagged 1."""
     ct = {"tetrahedron": dmesh.CellType.tetrahedron, "hexahedron": dmesh.CellType.hexahedron}[cell]
-    pts = [np.asarray(b, dtype=np.float64) for b in bounds]
+    pts: list[npt.ArrayLike] = [np.asarray(b, dtype=np.float64) for b in bounds]
     return _tag_all(dmesh.create_box(comm, pts, [int(k) for k in n], cell_type=ct), "box")
 
 
@@ -155,7 +159,9 @@ def locate_boundary_facets(meshdata: MeshData, tags: int | Sequence[int] | None 
     if missing:
         raise MeshError(f"facet tag(s) {missing} not found in the mesh; available facet tags: "
                         f"{available} (physical groups: {meshdata.physical_groups})")
-    return np.unique(np.concatenate([ft.find(t) for t in wanted])).astype(np.int32)
+    # Every wanted tag exists somewhere, so ft is None here only when no tag was asked for.
+    found = [ft.find(t) for t in wanted] if ft is not None else []
+    return np.unique(np.concatenate(found)).astype(np.int32)
 
 
 # --------------------------------------------------------------------------- files
@@ -336,7 +342,8 @@ def _read_meshio_on_root(path: Path, gdim: int | None) -> tuple[str | None, dict
     cell_type = _MESHIO_CELLS[top[0][1].type][0]
     cells = np.concatenate([b.data for _, b in top]).astype(np.int64)
     cell_values = [_integer_cell_data(m, i) for i, _ in top]
-    cell_tags = np.concatenate(cell_values) if all(v is not None for v in cell_values) else None
+    tagged = [v for v in cell_values if v is not None]
+    cell_tags = np.concatenate(tagged) if len(tagged) == len(cell_values) else None
     facets = [(b.data.astype(np.int64), _integer_cell_data(m, i)) for i, b in enumerate(m.cells)
               if _MESHIO_FACETS.get(b.type) == tdim - 1]
     facets = [(f, v) for f, v in facets if v is not None and len(f)]
@@ -365,7 +372,9 @@ def _load_meshio(path: Path, comm: MPI.Comm, gdim: int | None) -> MeshData:
     else:
         cells, x = np.zeros((0, nv), dtype=np.int64), np.zeros((0, tdim), dtype=np.float64)
     coord_el = element("Lagrange", cell_type, 1, shape=(tdim,), dtype=np.float64)
-    msh = dmesh.create_mesh(comm, cells, coord_el, x)
+    # create_mesh's annotation lists basix.ufl._BasixElement; it takes any basix.ufl element,
+    # here a blocked one (as in DOLFINx's own demos).
+    msh = dmesh.create_mesh(comm, cells, coord_el, x)  # type: ignore[arg-type]
 
     def tags_of(dim: int, entities: np.ndarray, values: np.ndarray) -> dmesh.MeshTags:
         local_e, local_v = dolfinx.io.distribute_entity_data(msh, dim, entities, values)

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import numpy.typing as npt
 
 if TYPE_CHECKING:
     import dolfinx.fem
@@ -64,7 +65,7 @@ def relative_l2_error(pred: Any, ref: Any, *, weights: Any, comm: Any = None) ->
     return float(np.sqrt(sums[0] / sums[1]))
 
 
-def trapezoid_weights(shape: int | Sequence[int], bounds: Sequence) -> np.ndarray:
+def trapezoid_weights(shape: int | Sequence[int], bounds: Sequence[npt.ArrayLike]) -> np.ndarray:
     """Trapezoid-rule weights at the nodes of ``grid_points(bounds, shape)``, in the same order.
 
     Tensor product of 1D trapezoid weights; integrates multilinear functions exactly.
@@ -90,7 +91,7 @@ def trapezoid_weights(shape: int | Sequence[int], bounds: Sequence) -> np.ndarra
     return w
 
 
-def lumped_mass_weights(V: dolfinx.fem.FunctionSpace) -> np.ndarray:
+def lumped_mass_weights(V: dolfinx.fem.FunctionSpace[np.float64]) -> np.ndarray:
     r"""Row sums of the mass matrix of ``V`` at the owned dofs, :math:`w_i = \int \phi_i \,dx`.
 
     Meant for P1 (and 1D P2), where all row sums are positive. Collective.
@@ -102,7 +103,10 @@ def lumped_mass_weights(V: dolfinx.fem.FunctionSpace) -> np.ndarray:
         ValueError: Some row sum is not positive (e.g. P2 on triangles, whose vertex basis
             functions integrate to zero).
     """
-    from fem import _loader  # noqa: F401  (before dolfinx)
+    from fem import _loader as _loader  # noqa: F401  (loads MPI before dolfinx)
+
+    # isort: split
+
     import dolfinx.fem
     import dolfinx.la
     import ufl

@@ -12,11 +12,8 @@ import contextlib
 import sys
 import traceback
 from collections.abc import Callable, Iterator
-from typing import TypeVar
 
 from mpi4py import MPI
-
-T = TypeVar("T")
 
 
 @contextlib.contextmanager
@@ -43,7 +40,7 @@ def abort_on_error(comm: MPI.Comm = MPI.COMM_WORLD) -> Iterator[None]:
         comm.Abort(1)
 
 
-def run_collectively(main: Callable[[], T], comm: MPI.Comm = MPI.COMM_WORLD) -> T:
+def run_collectively[T](main: Callable[[], T], comm: MPI.Comm = MPI.COMM_WORLD) -> T:
     """Call ``main()`` under :func:`abort_on_error` and return its result."""
     with abort_on_error(comm):
         return main()

@@ -8,20 +8,24 @@ only, so that the union over ranks has no duplicates.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Literal
+from typing import Literal, cast
 
 import numpy as np
+import numpy.typing as npt
 from mpi4py import MPI
 
-from fem import _loader  # noqa: F401  (before dolfinx)
-import basix  # noqa: E402
-import dolfinx.fem  # noqa: E402
-from dolfinx import mesh as dmesh  # noqa: E402
+from fem import _loader as _loader  # noqa: F401  (loads MPI before dolfinx)
 
-from fem.meshes import MeshData, locate_boundary_facets  # noqa: E402
+# isort: split
+
+import basix
+import dolfinx.fem
+from dolfinx import mesh as dmesh
+
+from fem.meshes import MeshData, locate_boundary_facets
 
 
-def _corners(bounds: Sequence, d: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+def _corners(bounds: Sequence[npt.ArrayLike], d: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     lo, hi = (np.atleast_1d(np.asarray(b, dtype=np.float64)) for b in bounds)
     if lo.shape != hi.shape or (d is not None and lo.size != d):
         raise ValueError(f"bounds must be (lower_corner, upper_corner) with {d or lo.size} coordinates each, "
@@ -31,7 +35,7 @@ def _corners(bounds: Sequence, d: int | None = None) -> tuple[np.ndarray, np.nda
     return lo, hi
 
 
-def grid_points(bounds: Sequence, shape: int | Sequence[int]) -> np.ndarray:
+def grid_points(bounds: Sequence[npt.ArrayLike], shape: int | Sequence[int]) -> np.ndarray:
     """Nodes of a uniform tensor grid, end points included.
 
     The order is that of ``np.meshgrid(*axes, indexing="ij")`` flattened in C order: the LAST
@@ -55,25 +59,28 @@ def grid_points(bounds: Sequence, shape: int | Sequence[int]) -> np.ndarray:
 # --------------------------------------------------------------------------- geometry helpers
 
 
-def _coordinate_element(msh: dmesh.Mesh) -> basix.finite_element.FiniteElement:
-    return msh.ufl_domain().ufl_coordinate_element().basix_element
+def _coordinate_element(msh: dmesh.Mesh[np.float64]) -> basix.finite_element.FiniteElement:
+    domain = msh.ufl_domain()
+    assert domain is not None  # a DOLFINx mesh always carries its UFL domain
+    return cast(basix.finite_element.FiniteElement, domain.ufl_coordinate_element().basix_element)
 
 
-def _cell_nodes(msh: dmesh.Mesh, cells: np.ndarray) -> np.ndarray:
+def _cell_nodes(msh: dmesh.Mesh[np.float64], cells: np.ndarray) -> np.ndarray:
     """Geometry node coordinates ``(n_cells, n_nodes, gdim)`` of the given cells."""
     gdim = msh.geometry.dim
-    return msh.geometry.x[msh.geometry.dofmaps[0][cells]][:, :, :gdim]
+    return cast(np.ndarray, msh.geometry.x[msh.geometry.dofmaps[0][cells]][:, :, :gdim])
 
 
-def push_forward(msh: dmesh.Mesh, cells: np.ndarray, X: np.ndarray) -> np.ndarray:
+def push_forward(msh: dmesh.Mesh[np.float64], cells: np.ndarray, X: np.ndarray) -> np.ndarray:
     """Map reference points ``X (n, tdim)`` in ``cells (n,)`` to physical points ``(n, gdim)``."""
     if len(cells) == 0:
         return np.zeros((0, msh.geometry.dim))
-    phi = _coordinate_element(msh).tabulate(0, np.ascontiguousarray(X, dtype=np.float64))[0, :, :, 0]
-    return np.einsum("nk,nkg->ng", phi, _cell_nodes(msh, cells))
+    X = np.ascontiguousarray(X, dtype=np.float64)
+    phi = np.asarray(_coordinate_element(msh).tabulate(0, X))[0, :, :, 0]
+    return cast(np.ndarray, np.einsum("nk,nkg->ng", phi, _cell_nodes(msh, cells)))
 
 
-def _owned_cells(msh: dmesh.Mesh) -> np.ndarray:
+def _owned_cells(msh: dmesh.Mesh[np.float64]) -> np.ndarray:
     return np.arange(msh.topology.index_map(msh.topology.dim).size_local, dtype=np.int32)
 
 
@@ -133,7 +140,8 @@ def sample_interior(
     msh = meshdata.mesh
     owned = _owned_cells(msh)
     if method == "midpoint":
-        return dmesh.compute_midpoints(msh, msh.topology.dim, owned)[:, : msh.geometry.dim].copy()
+        midpoints = dmesh.compute_midpoints(msh, msh.topology.dim, owned)
+        return cast(np.ndarray, midpoints[:, : msh.geometry.dim].copy())
     if method != "random":
         raise ValueError(f"unknown method {method!r}; use 'random' or 'midpoint'")
     rng = np.random.default_rng(seed + msh.comm.rank)
@@ -155,14 +163,14 @@ def _split(n: int, shares: np.ndarray) -> np.ndarray:
     exact = n * shares / shares.sum()
     counts = np.floor(exact).astype(int)
     counts[np.argsort(-(exact - counts), kind="stable")[: n - counts.sum()]] += 1
-    return counts
+    return cast(np.ndarray, counts)
 
 
-def _quadrature(msh: dmesh.Mesh, cells: np.ndarray, degree: int) -> tuple[np.ndarray, np.ndarray]:
+def _quadrature(msh: dmesh.Mesh[np.float64], cells: np.ndarray, degree: int) -> tuple[np.ndarray, np.ndarray]:
     """Physical quadrature points ``(nc, nq, gdim)`` and weights ``(nc, nq)`` (reference w * |det J|)."""
     basix_cell = getattr(basix.CellType, msh.topology.cell_type.name)
-    X, w = basix.make_quadrature(basix_cell, int(degree))
-    tab = _coordinate_element(msh).tabulate(1, X)[:, :, :, 0]  # (1 + tdim, nq, n_nodes)
+    X, w = (np.asarray(a) for a in basix.make_quadrature(basix_cell, int(degree)))
+    tab = np.asarray(_coordinate_element(msh).tabulate(1, X))[:, :, :, 0]  # (1 + tdim, nq, n_nodes)
     nodes = _cell_nodes(msh, cells)
     x = np.einsum("qk,ckg->cqg", tab[0], nodes)
     J = np.einsum("tqk,ckg->cqgt", tab[1:], nodes)  # (nc, nq, gdim, tdim)
@@ -234,13 +242,13 @@ def sample_boundary(
     if nv == fdim + 1:  # simplex facet: uniform barycentric coordinates
         u = np.sort(rng.random((len(vx), fdim)), axis=1)
         lam = np.diff(np.concatenate([np.zeros((len(vx), 1)), u, np.ones((len(vx), 1))], axis=1), axis=1)
-        return np.einsum("nv,nvg->ng", lam, vx)
+        return cast(np.ndarray, np.einsum("nv,nvg->ng", lam, vx))
     s, t = rng.random(len(vx)), rng.random(len(vx))  # quadrilateral facet, tensor-product vertex order
     lam = np.stack([(1 - s) * (1 - t), s * (1 - t), (1 - s) * t, s * t], axis=1)
-    return np.einsum("nv,nvg->ng", lam, vx)
+    return cast(np.ndarray, np.einsum("nv,nvg->ng", lam, vx))
 
 
-def dof_coordinates(V: dolfinx.fem.FunctionSpace) -> np.ndarray:
+def dof_coordinates(V: dolfinx.fem.FunctionSpace[np.float64]) -> np.ndarray:
     """Coordinates ``(n_owned_dofs, gdim)`` of the owned dofs of a (scalar) Lagrange space.
 
     For a blocked space the rows are the owned dof *nodes* (one per block).

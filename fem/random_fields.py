@@ -14,7 +14,9 @@ nodal covariance matrix) cannot offer.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 
@@ -42,7 +44,8 @@ class GaussianRandomField:
             raise ValueError(f"GRF dimension must be 1, 2 or 3, got {self.dim}")
         if not (self.sigma > 0 and self.length_scale > 0 and np.isfinite(self.sigma)
                 and np.isfinite(self.length_scale)):
-            raise ValueError(f"GRF needs sigma > 0 and length_scale > 0, got {self.sigma}, {self.length_scale}")
+            raise ValueError(f"GRF needs sigma > 0 and length_scale > 0, "
+                             f"got {self.sigma}, {self.length_scale}")
         if self.n_features < 1:
             raise ValueError(f"n_features must be >= 1, got {self.n_features}")
 
@@ -66,8 +69,8 @@ class GaussianRandomField:
         # Chunked so that (chunk × M) stays small for large point sets.
         for s in range(0, x.shape[0], 8192):
             out[s:s + 8192] = np.cos(x[s:s + 8192, : self.dim] @ omega.T + phase).sum(axis=1)
-        return self.sigma * np.sqrt(2.0 / self.n_features) * out
+        return cast(np.ndarray, self.sigma * np.sqrt(2.0 / self.n_features) * out)  # numpy: Any
 
-    def as_interpolant(self):
+    def as_interpolant(self) -> Callable[[np.ndarray], np.ndarray]:
         """A callable in DOLFINx's ``Function.interpolate`` convention: x of shape (3, N) -> (N,)."""
         return lambda x: self(np.asarray(x).T)

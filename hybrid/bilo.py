@@ -184,7 +184,7 @@ class BiLO:
                 # regulariser's gradient is exact anyway).
                 g_exact, g_data = function_fidelity(model, run.dp, exact, losses["data"])
             elif check:
-                assert exact is not None
+                assert exact is not None and not isinstance(exact, FunctionGradient)
                 # Before the update, so the exact gradient is taken at the θ BiLO's gradient sees.
                 g_exact = np.asarray(exact(model.unknowns()[0].detach().cpu().double().numpy().copy()),
                                      dtype=np.float64)
@@ -221,7 +221,8 @@ def function_fidelity(model: HybridModel, dp: DataParallel, exact: FunctionGradi
     dLdf = np.asarray(exact.derivative(f.detach().cpu().double().numpy()), dtype=np.float64)
     if dLdf.shape != (x.shape[0],):
         raise ValueError(f"FunctionGradient.derivative returned shape {dLdf.shape}, expected ({x.shape[0]},)")
-    g_exact = list(torch.autograd.grad(f, V, grad_outputs=torch.as_tensor(dLdf, dtype=f.dtype, device=f.device)))
+    dLdf_t = torch.as_tensor(dLdf, dtype=f.dtype, device=f.device)
+    g_exact = list(torch.autograd.grad(f, V, grad_outputs=dLdf_t))
     g_data = list(torch.autograd.grad(data_loss, V, retain_graph=True, allow_unused=True))
     g_data = [torch.zeros_like(v) if g is None else g for v, g in zip(V, g_data, strict=True)]
     dp.allreduce_sum(g_exact + g_data)

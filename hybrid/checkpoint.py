@@ -37,7 +37,7 @@ def load_checkpoint(directory: Path | str) -> dict[str, Any] | None:
     path = Path(directory) / FILENAME
     if not path.exists():
         return None
-    state = torch.load(path, map_location="cpu", weights_only=False)
+    state: dict[str, Any] = torch.load(path, map_location="cpu", weights_only=False)
     torch.set_rng_state(state["rng_torch"])
     np.random.set_state(state["rng_numpy"])
     return state

@@ -32,7 +32,7 @@ normalisation) for polygons with a few edges.
 
 from __future__ import annotations
 
-from typing import final
+from typing import cast, final
 
 import numpy as np
 import torch
@@ -67,6 +67,13 @@ class DistanceFunction(nn.Module):
         phi = DistanceFunction(fem.boundary_segments(md), m=2)   # numpy from fem, torch here
         u = dirichlet_transform(phi(x), net(x).squeeze(-1), g=0.0)
     """
+
+    # Registered buffers (nn.Module.__getattr__ alone would type them as Tensor | Module).
+    start: Tensor
+    direction: Tensor
+    length: Tensor
+    center: Tensor
+    scale: Tensor
 
     def __init__(self, segments: np.ndarray, m: int = 1, normalize: bool = True) -> None:
         super().__init__()
@@ -112,12 +119,12 @@ class DistanceFunction(nn.Module):
             with torch.enable_grad():
                 phi = self(p)
                 (grad,) = torch.autograd.grad(phi.sum(), p, create_graph=True)
-                lap = sum(torch.autograd.grad(grad[:, k].sum(), p, retain_graph=True)[0][:, k]
-                          for k in range(2))
+                lap = cast(Tensor, sum(torch.autograd.grad(grad[:, k].sum(), p, retain_graph=True)[0][:, k]
+                                       for k in range(2)))
             parts.append((phi.detach(), grad.detach(), lap.detach()))
         if not parts:
             return x[:, 0], x, x[:, 0]
-        return tuple(torch.cat(p) for p in zip(*parts))  # type: ignore[return-value]
+        return tuple(torch.cat(p) for p in zip(*parts, strict=True))  # type: ignore[return-value]
 
     def inside(self, x: Tensor) -> Tensor:
         """Whether the points ``(n, 2)`` lie inside the closed boundary (even–odd rule), ``(n,)`` bool."""

@@ -30,7 +30,8 @@ class HybridModel(nn.Module):
         self.is_function = isinstance(pde, AbstractFunctionPDE)
         jet_ok = isinstance(pde, AbstractJetPDE) and not self.is_function
         if derivatives == "jet" and not jet_ok:
-            raise ValueError(f"derivatives='jet' needs a scalar-parameter AbstractJetPDE, got {type(pde).__name__}")
+            raise ValueError("derivatives='jet' needs a scalar-parameter AbstractJetPDE, "
+                             f"got {type(pde).__name__}")
         self.jet = jet_ok and derivatives != "autograd"
         self._coefficients: dict[tuple[object, ...], tuple[Tensor, Jet, Jet]] = {}
         n_embed = len(pde.param_names) if embed else 0

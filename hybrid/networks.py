@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from typing import final
+from typing import cast, final
 
 import torch
 from torch import Tensor, nn
@@ -14,6 +14,10 @@ from .config import FunctionNetworkConfig, NetworkConfig
 @final
 class FourierFeatures(nn.Module):
     """Frozen random Fourier features h = sin(2πσ(A x + a)), A ~ N(0, 1), a ~ U(0, 2π)."""
+
+    # Registered buffers (nn.Module.__getattr__ alone would type them as Tensor | Module).
+    A: Tensor
+    a: Tensor
 
     def __init__(self, in_dim: int, width: int, sigma: float) -> None:
         super().__init__()
@@ -54,7 +58,7 @@ class LocalOperator(nn.Module):
 
     def embedding_matrix(self) -> Tensor:
         """E = [E_1 ... E_p], shape (width, p)."""
-        return torch.cat([e.weight for e in self.embedding], dim=1)
+        return torch.cat([cast(nn.Linear, e).weight for e in self.embedding], dim=1)
 
     def forward(self, x: Tensor, theta: Tensor | None = None) -> Tensor:
         """Raw output N(x, θ) (n,) for points x (n, d) and per-point parameters θ (n, p)."""
@@ -69,7 +73,8 @@ class LocalOperator(nn.Module):
         h = torch.tanh(y)
         for layer in self.hidden:
             h = torch.tanh(layer(h))
-        return self.output(h).squeeze(-1)
+        out: Tensor = self.output(h)  # (nn.Module.__call__ is typed Any)
+        return out.squeeze(-1)
 
     def forward_jet(self, x: Tensor, theta: Tensor | None, first: tuple[int, ...],
                     second: tuple[int, ...]) -> tuple[Tensor, list[Tensor], list[Tensor]]:
@@ -142,4 +147,5 @@ class FunctionNetwork(nn.Module):
     def forward(self, x: Tensor) -> Tensor:
         """Raw output v (n,) at points x (n, d)."""
         h = self.features(x) if self.features is not None else x
-        return self.mlp(h).squeeze(-1)
+        out: Tensor = self.mlp(h)  # (nn.Module.__call__ is typed Any)
+        return out.squeeze(-1)

@@ -167,8 +167,10 @@ class Run:
             except RuntimeError as exc:
                 raise ValueError(f"pretrained does not match this method/config/problem: {exc}") from exc
             if theta0 is not None:
+                theta = self.model.theta
+                assert theta is not None  # the same model: θ did not vanish in load_state_dict
                 with torch.no_grad():
-                    self.model.theta.copy_(theta0)
+                    theta.copy_(theta0)
             self.skip.add("pretrain")
         if checkpoint is not None and checkpoint.resume:
             state = load_checkpoint(checkpoint.dir)
@@ -187,7 +189,8 @@ class Run:
         """θ as ``{"theta_<name>": value}`` (empty for function unknowns)."""
         if self.model.theta is None:
             return {}
-        return {f"theta_{n}": float(v) for n, v in zip(self.names, self.model.theta.detach().cpu(), strict=True)}
+        values = self.model.theta.detach().cpu()
+        return {f"theta_{n}": float(v) for n, v in zip(self.names, values, strict=True)}
 
     def update(self, groups: list[Group], losses: dict[str, Tensor], *, phase: str,
                step: int) -> tuple[dict[str, float], list[list[Tensor]]]:
@@ -202,8 +205,8 @@ class Run:
         """
         grads: list[list[Tensor]] = []
         for i, (params, loss, _) in enumerate(groups):
-            gs = torch.autograd.grad(loss, params, allow_unused=True, retain_graph=i < len(groups) - 1)
-            grads.append([torch.zeros_like(p) if g is None else g for p, g in zip(params, gs, strict=True)])
+            raw = torch.autograd.grad(loss, params, allow_unused=True, retain_graph=i < len(groups) - 1)
+            grads.append([torch.zeros_like(p) if g is None else g for p, g in zip(params, raw, strict=True)])
         names = list(losses)
         values = torch.stack([losses[n].detach() for n in names])
         self.dp.allreduce_sum([g for gs in grads for g in gs] + [values])
@@ -263,8 +266,8 @@ class Run:
                 if logged:
                     self.history.append(row)
                     if self.progress:
-                        bar.set_postfix({n: f"{v:.3g}" for n, v in row.items() if n not in ("step", "phase", "time")},
-                                        refresh=False)
+                        shown = {n: f"{v:.3g}" for n, v in row.items() if n not in ("step", "phase", "time")}
+                        bar.set_postfix(shown, refresh=False)
                 if self.callback is not None:
                     self.callback(row)
             if self.ckpt is not None and (offset + k) % self.ckpt.every == 0:

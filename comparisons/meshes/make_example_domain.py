@@ -50,7 +50,8 @@ def make_example_domain(path: str | Path = DEFAULT_PATH, h: float = 0.03) -> Pat
         out, _ = occ.cut([(2, ellipse)], [(2, hole) for hole in holes])
         occ.synchronize()
         gmsh.model.addPhysicalGroup(2, [t for d, t in out if d == 2], DOMAIN, name="domain")
-        outer, inner = [], []
+        outer: list[int] = []  # curve tags
+        inner: list[int] = []
         for _, curve in gmsh.model.getBoundary(out, oriented=False):
             xmin, _, _, xmax, _, _ = gmsh.model.getBoundingBox(1, curve)
             # the ellipse is the only curve wider than a hole

@@ -70,7 +70,7 @@ def main(dirs: list[str]) -> None:
     for js in reports:
         wall = sum(m["wall_s"] for m in js["methods"].values())
         print(f"## noise σ = {js['noise']}  (seeds: {js['seeds']}, total training wall time {wall:.0f} s)\n")
-        from comparisons.report import Report, MethodRecord
+        from inverse.report import MethodRecord, Report
 
         rep = Report(problem=js["problem"], preset=js["preset"], noise=js["noise"], seeds=js["seeds"],
                      ranks=js["ranks"], device=js["device"], config=js["config"],

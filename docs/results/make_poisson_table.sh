@@ -14,5 +14,5 @@ for noise in 0 0.01 0.1; do
   pids+=($!)
 done
 for pid in "${pids[@]}"; do wait "$pid"; done   # fails if any run failed
-"$PY" -c 'import sys; from comparisons.poisson import results_table; print(results_table(sys.argv[1:]))' \
+"$PY" docs/results/poisson_table.py \
       results/poisson-default-noise0 results/poisson-default-noise0.01 results/poisson-default-noise0.1

@@ -5,17 +5,19 @@ Validation is collective: a bad value on any rank raises the same error on every
 
 from __future__ import annotations
 
+from fem import _loader as _loader  # noqa: F401  (loads MPI before dolfinx/petsc4py)
+
+# isort: split
+
 import itertools
 from collections.abc import Callable
 from typing import Any
 
+import dolfinx.fem
 import numpy as np
+import ufl
+from dolfinx import mesh as dmesh
 from mpi4py import MPI
-
-from fem import _loader  # noqa: F401  (before dolfinx)
-import dolfinx.fem  # noqa: E402
-import ufl  # noqa: E402
-from dolfinx import mesh as dmesh  # noqa: E402
 
 _prefix_counter = itertools.count()
 
@@ -36,7 +38,7 @@ def _check(comm: MPI.Comm, name: str, values: np.ndarray, positive: bool) -> Non
 
 
 def as_coefficient(
-    value: Any, V: dolfinx.fem.FunctionSpace, name: str, *, positive: bool = False
+    value: Any, V: dolfinx.fem.FunctionSpace[np.float64], name: str, *, positive: bool = False
 ) -> ufl.core.expr.Expr:
     """A UFL coefficient from ``value``.
 
@@ -73,10 +75,11 @@ def as_coefficient(
 class TimeDependentData:
     """A boundary value or source ``g(x, t)`` (or a number) kept in a Function updated per step."""
 
-    def __init__(self, value: float | Callable[..., Any] | None, V: dolfinx.fem.FunctionSpace, name: str):
+    def __init__(self, value: float | Callable[..., Any] | None, V: dolfinx.fem.FunctionSpace[np.float64],
+                 name: str) -> None:
         """Interpolate nothing yet; call :meth:`at` before use."""
-        self.value = 0.0 if value is None else value
-        self.function = dolfinx.fem.Function(V, name=name)
+        self.value: float | Callable[..., Any] = 0.0 if value is None else value
+        self.function: dolfinx.fem.Function[np.float64] = dolfinx.fem.Function(V, name=name)
         self.name = name
         if not callable(self.value):
             _check(V.mesh.comm, name, np.array([float(self.value)]), positive=False)
@@ -87,22 +90,24 @@ class TimeDependentData:
         """Whether the data is the constant 0."""
         return not callable(self.value) and float(self.value) == 0.0
 
-    def at(self, t: float) -> dolfinx.fem.Function:
+    def at(self, t: float) -> dolfinx.fem.Function[np.float64]:
         """Update to time ``t`` and return the Function."""
-        if callable(self.value):
-            self.function.interpolate(lambda x: self.value(x, t))
+        value = self.value
+        if callable(value):
+            self.function.interpolate(lambda x: value(x, t))
             _check(self.function.function_space.mesh.comm, self.name, self.function.x.array, positive=False)
         return self.function
 
 
-def dirichlet_bcs(meshdata: Any, V: dolfinx.fem.FunctionSpace, g: dolfinx.fem.Function,
-                  tags: Any) -> list[dolfinx.fem.DirichletBC]:
+def dirichlet_bcs(
+    meshdata: Any, V: dolfinx.fem.FunctionSpace[np.float64], g: dolfinx.fem.Function[np.float64], tags: Any
+) -> list[dolfinx.fem.DirichletBC[np.float64]]:
     """Dirichlet conditions ``u = g`` on the facets with ``tags`` (``None``: whole boundary; ``()``: none)."""
     from fem.meshes import locate_boundary_facets
 
     if tags is not None and len(np.atleast_1d(tags)) == 0:
         return []
-    msh: dmesh.Mesh = V.mesh
+    msh: dmesh.Mesh[np.float64] = V.mesh
     facets = locate_boundary_facets(meshdata, tags)
     dofs = dolfinx.fem.locate_dofs_topological(V, msh.topology.dim - 1, facets)
     return [dolfinx.fem.dirichletbc(g, dofs)]

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from fem import _loader as _loader  # noqa: F401  (loads MPI before dolfinx/petsc4py)
+
+# isort: split
+
 from dataclasses import dataclass
 from typing import Any
 
+import dolfinx.fem
 import numpy as np
 
-from fem import _loader  # noqa: F401  (before dolfinx)
-import dolfinx.fem  # noqa: E402
-
-from fem.evaluation import PointEvaluator  # noqa: E402
+from fem.evaluation import PointEvaluator
 
 
 @dataclass(frozen=True)
@@ -26,20 +28,20 @@ class TimeSeries:
         newton_iterations: Total Newton iterations (0 for linear problems).
     """
 
-    V: dolfinx.fem.FunctionSpace
+    V: dolfinx.fem.FunctionSpace[np.float64]
     times: np.ndarray
     values: np.ndarray
     time_order: int
     space_order: int
     newton_iterations: int = 0
 
-    def function(self, k: int) -> dolfinx.fem.Function:
+    def function(self, k: int) -> dolfinx.fem.Function[np.float64]:
         """The solution at stored step ``k`` as a new Function."""
-        u = dolfinx.fem.Function(self.V, name="u")
+        u: dolfinx.fem.Function[np.float64] = dolfinx.fem.Function(self.V, name="u")
         u.x.array[:] = self.values[k]
         return u
 
-    def final(self) -> dolfinx.fem.Function:
+    def final(self) -> dolfinx.fem.Function[np.float64]:
         """The solution at the last time."""
         return self.function(len(self.times) - 1)
 

@@ -7,6 +7,7 @@ import fem  # noqa: F401  (loads MPI before dolfinx)
 # isort: split
 
 from types import SimpleNamespace
+from typing import Any
 
 import dolfinx
 import numpy as np
@@ -46,7 +47,8 @@ def make_problem(space: str, regularization=(), coefficient_map=None, *, dim: in
     B = adjoint.nodal_observation(V)
     # f = 50 makes u = O(1), so that the misfit and the regularisation are of comparable size.
     kwargs.setdefault("source", 50.0)
-    common = dict(observation=B, coefficient_space=space, coefficient_map=coefficient_map, **kwargs)
+    common: dict[str, Any] = dict(observation=B, coefficient_space=space, coefficient_map=coefficient_map,
+                                  **kwargs)
     clean = adjoint.ReducedFunctional(msh, data=np.zeros(B.getLocalSize()[0]), **common)
     m_true = clean.parameter_from_coefficient(a_true)
     data = clean.observe(m_true)
@@ -71,8 +73,9 @@ def poisson_1d(n_cells: int, n_obs: int, weight: float, comm: MPI.Comm = MPI.COM
     V = dolfinx.fem.functionspace(msh, ("Lagrange", 1))
     points = np.linspace(0.0, 1.0, n_obs)[:, None]
     B = PointEvaluator(V, points if comm.rank == 0 else points[:0]).matrix()
-    common = dict(observation=B, coefficient_space="P1", fixed_coefficient=adjoint.FixedCoefficient(),
-                  source=lambda x: np.pi**2 * ufl.sin(np.pi * x[0]))
+    common: dict[str, Any] = dict(observation=B, coefficient_space="P1",
+                                  fixed_coefficient=adjoint.FixedCoefficient(),
+                                  source=lambda x: np.pi**2 * ufl.sin(np.pi * x[0]))
     n_rows = B.getLocalSize()[0]
     clean = adjoint.ReducedFunctional(msh, data=np.zeros(n_rows), **common)
     data = clean.observe(clean.parameter_from_coefficient(hat))

@@ -8,9 +8,9 @@ pytest.importorskip("dolfinx")
 
 import adjoint_cases  # noqa: E402
 import dolfinx  # noqa: E402
-from fem.evaluation import PointEvaluator  # noqa: E402
 
 import adjoint  # noqa: E402
+from fem.evaluation import PointEvaluator  # noqa: E402
 
 
 def test_nodal_observation_returns_owned_dofs():

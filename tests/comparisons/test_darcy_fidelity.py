@@ -14,53 +14,58 @@ from mpi4py import MPI  # noqa: E402
 import fem  # noqa: E402
 from adjoint import ReducedFunctional  # noqa: E402
 from comparisons import darcy_fidelity  # noqa: E402
-from hybrid import BiLO  # noqa: E402
+from inverse import BiLO, RunOptions, make_data  # noqa: E402
 
 
 @pytest.fixture(scope="module")
 def pretrained():
     comm = MPI.COMM_WORLD
-    cfg = replace(darcy.DarcyConfig.preset("smoke"), cells=8)
-    bilo = replace(cfg.bilo, pretrain=replace(cfg.bilo.pretrain, steps=20),
-                   finetune=replace(cfg.bilo.finetune, steps=0))
-    setup = darcy.make_setup(cfg, None, None, 4, comm)
-    res = BiLO(bilo).fit(darcy.DarcyPDE(), x_res=setup.x_res, x_dat=setup.x_nodes, u_dat=setup.u_true,
-                         theta_init=setup.a_init(setup.x_res), u_ref=setup.u_init, x_ref=setup.x_nodes,
-                         device="cpu", dtype="float64", progress=False)
-    return setup, res.model, comm
+    study = darcy.PRESETS["smoke"][0]()
+    problem = replace(study.problem, cells=8)
+    bilo = study.configs["bilo"]
+    bilo = replace(
+        bilo,
+        pretrain=replace(bilo.pretrain, steps=20),
+        finetune=replace(bilo.finetune, steps=0, fidelity_every=0),
+    )
+    disc = problem.discretise(comm)
+    data = make_data(problem, disc, noise=0.0, seed=0)
+    res = BiLO(config=bilo).solve(problem, data, RunOptions(device="cpu", dtype="float64"))
+    return problem, disc, data.u_obs, res.trained.model
 
 
-def _losses(setup, model):
+def _losses(disc, u_true, model):
     """(FEM data loss at I_h f_V, the network's own data loss)."""
-    B = fem.PointEvaluator(setup.V, setup.x_nodes).matrix()
-    rf = ReducedFunctional(setup.md.mesh, observation=B, data=setup.u_true, coefficient_space="P1",
-                           source=1.0)
+    V = disc.extra["V"]
+    x_nodes = np.asarray(disc.x_dat)
+    B = fem.PointEvaluator(V, x_nodes).matrix()
+    rf = ReducedFunctional(disc.mesh.mesh, observation=B, data=u_true, coefficient_space="P1", source=1.0)
     with torch.no_grad():
         m = model.function(torch.as_tensor(fem.dof_coordinates(rf.Q))).numpy()
-        x = torch.as_tensor(setup.x_nodes)
-        l_nn = float((model.u(x, model.expand(x)) - torch.as_tensor(setup.u_true)).square().mean())
-    return 2.0 * rf.misfit(m) / len(setup.x_nodes), l_nn
+        x = torch.as_tensor(x_nodes)
+        l_nn = float((model.u(x, model.expand(x)) - torch.as_tensor(u_true)).square().mean())
+    return 2.0 * rf.misfit(m) / len(x_nodes), l_nn
 
 
 def test_both_gradients_match_finite_differences_in_V(pretrained):
-    setup, model, comm = pretrained
-    g = darcy_fidelity.gradients(model, setup, setup.u_true, comm)
+    problem, disc, u_true, model = pretrained
+    g = darcy_fidelity.gradients(model, problem, disc, u_true)
     g_bilo, g_exact, density, L = g.bilo_V, g.exact_V, g.exact_density, g.loss_fem
     V = model.unknowns()
     rng = np.random.default_rng(1)
     dirs = [torch.as_tensor(rng.standard_normal(p.shape)) for p in V]
     d = torch.cat([t.reshape(-1) for t in dirs]).numpy()
-    base = _losses(setup, model)
+    base = _losses(disc, u_true, model)
     assert L == pytest.approx(base[0], rel=1e-12)
     eps = 1e-5
     with torch.no_grad():
         for p, t in zip(V, dirs, strict=True):
             p.add_(eps * t)
-    plus = _losses(setup, model)
+    plus = _losses(disc, u_true, model)
     with torch.no_grad():
         for p, t in zip(V, dirs, strict=True):
             p.sub_(2 * eps * t)
-    minus = _losses(setup, model)
+    minus = _losses(disc, u_true, model)
     with torch.no_grad():
         for p, t in zip(V, dirs, strict=True):
             p.add_(eps * t)
@@ -69,13 +74,14 @@ def test_both_gradients_match_finite_differences_in_V(pretrained):
     # central differences in float64: O(eps²) truncation, far below 1e-6 relative
     assert g_exact @ d == pytest.approx(fd_fem, rel=1e-6)
     assert g_bilo @ d == pytest.approx(fd_nn, rel=1e-6)
-    assert density.shape == (len(setup.x_nodes),) and np.all(np.isfinite(density))
-    assert g.bilo_z.shape == (len(setup.x_nodes),)
+    assert density.shape == (len(disc.x_dat),) and np.all(np.isfinite(density))
+    assert g.bilo_z.shape == (len(disc.x_dat),)
 
 
 def test_cli_reports_agreement_metrics(tmp_path):
-    out = darcy_fidelity.main(["--preset", "smoke", "--cells", "6", "--pretrain", "5", "--quiet",
-                               "--out", str(tmp_path)])
+    out = darcy_fidelity.main(
+        ["--preset", "smoke", "--cells", "6", "--pretrain", "5", "--quiet", "--out", str(tmp_path)]
+    )
     for key in ("cos_V", "rel_err_V", "cos_function", "norm_ratio_V"):
         assert np.isfinite(out[key]) and (key not in ("cos_V", "cos_function") or abs(out[key]) <= 1 + 1e-12)
     assert (tmp_path / "fidelity.json").exists()

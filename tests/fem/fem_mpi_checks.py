@@ -39,6 +39,7 @@ def measure(md: fem.MeshData, tag: int | None = None, facets: bool = False) -> f
 
 def check_plate(md: fem.MeshData) -> None:
     assert md.gdim == 2 and md.tdim == 2
+    assert md.facet_tags is not None
     tags = md.mesh.comm.allgather(np.unique(md.facet_tags.values))
     assert set(np.concatenate(tags).tolist()) == {OUTER, HOLE}, tags
     assert np.isclose(measure(md, DOMAIN), 1 - np.pi * R**2, rtol=3e-2)  # polygonal hole
@@ -58,7 +59,7 @@ def check_points(_: Path) -> None:
             V = dolfinx.fem.functionspace(md.mesh, ("Lagrange", degree))
             u = dolfinx.fem.Function(V)
             coef = np.array([0.3, -1.7, 2.5])[: md.gdim]
-            u.interpolate(lambda x: 1.0 + coef @ x[: md.gdim])
+            u.interpolate(lambda x, coef=coef, gdim=md.gdim: 1.0 + coef @ x[:gdim])
             x = rng.random((37 + 5 * comm.rank, md.gdim))
             ev = fem.PointEvaluator(V, x)
             exact = 1.0 + x @ coef

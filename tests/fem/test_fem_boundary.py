@@ -13,10 +13,10 @@ import pytest
 fem = pytest.importorskip("fem")
 pytest.importorskip("dolfinx")
 meshio = pytest.importorskip("meshio")
+from fem_mpi_checks import HOLE, OUTER, R, write_plate_msh  # noqa: E402
 from mpi4py import MPI  # noqa: E402
 
 from fem.boundary import boundary_segments, boundary_triangles, cell_quality, check_cell_quality  # noqa: E402
-from fem_mpi_checks import HOLE, OUTER, R, write_plate_msh  # noqa: E402
 
 COMM = MPI.COMM_WORLD
 

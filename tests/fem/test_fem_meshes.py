@@ -4,9 +4,8 @@ import pytest
 fem = pytest.importorskip("fem")
 pytest.importorskip("dolfinx")
 meshio = pytest.importorskip("meshio")
-from mpi4py import MPI  # noqa: E402
-
 from fem_mpi_checks import DOMAIN, HOLE, OUTER, check_plate, measure, write_plate_msh  # noqa: E402
+from mpi4py import MPI  # noqa: E402
 
 COMM = MPI.COMM_WORLD
 

@@ -46,7 +46,6 @@ def test_trapezoid_weights_integrate_linear_functions_exactly():
 def test_lumped_mass_weights():
     pytest.importorskip("dolfinx")
     import dolfinx.fem
-
     from mpi4py import MPI
 
     md = fem.rectangle(MPI.COMM_WORLD, (4, 4), ((0, 0), (2, 1)))

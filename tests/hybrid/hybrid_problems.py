@@ -1,4 +1,9 @@
-"""Small PDEs implementing hybrid's problem interface, for the tests."""
+"""Small PDEs implementing hybrid's problem interface, for the tests.
+
+The comparisons' own strong forms (dolfinx-free, in ``comparisons.pdes``) are imported, not copied:
+``FisherKPPJet`` (the jet path), ``VarPoisson`` and ``Darcy``. ``FisherKPP`` below is the same PDE
+written with nested autograd, to test the jet path against.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +14,10 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from hybrid import AbstractFunctionPDE, AbstractJetPDE, AbstractPDE, Jet
+from comparisons.pdes import DarcyPDE as Darcy  # noqa: F401  (re-exported for the tests)
+from comparisons.pdes import FisherKPP as FisherKPPJet  # noqa: F401
+from comparisons.pdes import VariablePoisson as VarPoisson  # noqa: F401
+from hybrid import AbstractPDE
 
 
 def _d(f: Tensor, x: Tensor) -> Tensor:
@@ -22,7 +30,7 @@ class FisherKPP(AbstractPDE):
 
     D: float = 0.01
     rho: float = 1.0
-    param_names: tuple[str, ...] = ("rD", "rRHO")
+    param_names: tuple[str, ...] = ("rD", "rrho")
     input_dim: int = 2
 
     def residual(self, x: Tensor, u: Tensor, theta: Tensor) -> Tensor:
@@ -36,27 +44,6 @@ class FisherKPP(AbstractPDE):
         return 0.5 * torch.sin(math.pi * s) ** 2 + N * s * (1 - s) * t
 
 
-@dataclass(frozen=True, kw_only=True)
-class VarPoisson(AbstractFunctionPDE):
-    """(D(x) u')' = -π² sin(πx), u(0) = u(1) = 0, D = 1 + x(1-x)·v."""
-
-    param_names: tuple[str, ...] = ("D",)
-    input_dim: int = 1
-
-    def residual(self, x: Tensor, u: Tensor, theta: Tensor) -> Tensor:
-        u_x = _d(u, x)
-        flux = theta * u_x                     # (n, 1): z·u_x
-        return _d(flux[:, 0], x)[:, 0] + math.pi ** 2 * torch.sin(math.pi * x[:, 0])
-
-    def output_transform(self, x: Tensor, N: Tensor, theta: Tensor) -> Tensor:
-        s = x[:, 0]
-        return s * (1 - s) * N
-
-    def function_transform(self, x: Tensor, v: Tensor) -> Tensor:
-        s = x[:, 0]
-        return 1 + s * (1 - s) * v
-
-
 def fk_grid(nt: int, nx: int) -> np.ndarray:
     """(t, x) grid points (nt·nx, 2)."""
     t, x = np.meshgrid(np.linspace(0, 1, nt), np.linspace(0, 1, nx), indexing="ij")
@@ -68,46 +55,7 @@ def fk_data(x: np.ndarray) -> np.ndarray:
     return 0.5 * np.sin(np.pi * x[:, 1]) ** 2 * (1 + 0.5 * x[:, 0])
 
 
-@dataclass(frozen=True, kw_only=True)
-class FisherKPPJet(AbstractJetPDE):
-    """Fisher–KPP written against the jet interface (the fast path)."""
-
-    D: float = 0.01
-    rho: float = 1.0
-    param_names: tuple[str, ...] = ("rD", "rRHO")
-    input_dim: int = 2
-    first_derivatives: tuple[int, ...] = (0,)
-    second_derivatives: tuple[int, ...] = (1,)
-
-    def transform_coefficients(self, x: Tensor) -> tuple[Tensor, Tensor]:
-        t, s = x[:, 0], x[:, 1]
-        return 0.5 * torch.sin(math.pi * s) ** 2, s * (1 - s) * t
-
-    def residual_jet(self, x: Tensor, jet: Jet, theta: Tensor) -> Tensor:
-        u = jet.u
-        return jet.du[0] - (theta[:, 0] * self.D * jet.d2u[1] + theta[:, 1] * self.rho * u * (1 - u))
-
-
-@dataclass(frozen=True, kw_only=True)
-class Darcy(AbstractFunctionPDE):
-    """-∇·(f ∇u) = 1 on (0,1)², u = 0 on the boundary, f = 9·sigmoid(v) + 3."""
-
-    param_names: tuple[str, ...] = ("f",)
-    input_dim: int = 2
-
-    def residual(self, x: Tensor, u: Tensor, theta: Tensor) -> Tensor:
-        flux = theta * _d(u, x)                                   # (n, 2): z ∇u
-        div = _d(flux[:, 0], x)[:, 0] + _d(flux[:, 1], x)[:, 1]
-        return -div - 1
-
-    def output_transform(self, x: Tensor, N: Tensor, theta: Tensor) -> Tensor:
-        return N * x[:, 0] * (1 - x[:, 0]) * x[:, 1] * (1 - x[:, 1])
-
-    def function_transform(self, x: Tensor, v: Tensor) -> Tensor:
-        return 9 * torch.sigmoid(v) + 3
-
-
-def fk_reference(rD: float, rRHO: float, points: np.ndarray, nx: int = 101) -> np.ndarray:
+def fk_reference(rD: float, rrho: float, points: np.ndarray, nx: int = 101) -> np.ndarray:
     """Fisher–KPP solution at (t, x) points: explicit finite differences, linear interpolation in x."""
     x = np.linspace(0, 1, nx)
     dx = x[1] - x[0]
@@ -119,7 +67,7 @@ def fk_reference(rD: float, rRHO: float, points: np.ndarray, nx: int = 101) -> n
     for _ in range(nt):
         lap = np.zeros_like(u)
         lap[1:-1] = (u[2:] - 2 * u[1:-1] + u[:-2]) / dx ** 2
-        u = u + dt * (D * lap + rRHO * u * (1 - u))
+        u = u + dt * (D * lap + rrho * u * (1 - u))
         u[0] = u[-1] = 0
         U.append(u.copy())
     return np.array([np.interp(s, x, U[min(int(round(t / dt)), nt)]) for t, s in points])

@@ -9,6 +9,7 @@ The boundary points are split three ways: one per rank, all on rank 0 (rank 1 pa
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -35,16 +36,18 @@ shares = {
     "empty": (xb, ub) if rank == 0 else (xb[:0], ub[:0]),
     "none": (xb, ub) if rank == 0 else (None, None),
 }
-out = {}
+out: dict[str, Any] = {}
+method: Any
 for name, method, share in (("bilo_split", bilo, "split"), ("bilo_empty", bilo, "empty"),
                             ("pinn_split", pinn, "split"), ("pinn_none", pinn, "none")):
-    kw = dict(theta_init={"k": 1.0}, progress=False, dtype="float64", seed=1)
+    kw: dict[str, Any] = dict(theta_init={"k": 1.0}, progress=False, dtype="float64", seed=1)
     x_bc, u_bc = shares[share]
     par = method.fit(PoissonFreeBoundary(), xr[rank::size], xd[rank::size], ud[rank::size],
                      x_bc=x_bc, u_bc=u_bc, comm=comm, **kw)
     vec = torch.cat([t.reshape(-1) for t in par.model.state_dict().values()]).numpy()
     allv = comm.gather(vec, root=0)
     if rank == 0:
+        assert allv is not None
         ser = method.fit(PoissonFreeBoundary(), xr, xd, ud, x_bc=xb, u_bc=ub, **kw)
         svec = torch.cat([t.reshape(-1) for t in ser.model.state_dict().values()]).numpy()
         out[name] = {

@@ -74,7 +74,7 @@ def test_pinn_boundary_loss_imposes_dirichlet_data():
 def test_w_bc_without_boundary_points_changes_nothing(method, config):
     def run(cfg):
         return method(cfg).fit(FisherKPP(), fk_grid(4, 4), fk_grid(3, 3), fk_data(fk_grid(3, 3)),
-                               {"rD": 1.0, "rRHO": 1.0}, u_ref=fk_data(fk_grid(4, 4)), progress=False,
+                               {"rD": 1.0, "rrho": 1.0}, u_ref=fk_data(fk_grid(4, 4)), progress=False,
                                dtype="float64", seed=2)
     smoke = config.smoke()
     assert smoke.w_bc == 1.0

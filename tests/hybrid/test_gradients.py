@@ -6,7 +6,7 @@ import torch
 from hybrid_problems import FisherKPP, VarPoisson, fk_data, fk_grid
 
 import hybrid
-from hybrid import BiLO, PINN, BiLOConfig, HybridModel, PINNConfig
+from hybrid import PINN, BiLO, BiLOConfig, HybridModel, PINNConfig
 
 SMALL = hybrid.NetworkConfig(depth=3, width=10)
 
@@ -91,7 +91,7 @@ def _adam1(g):
 def _one_step(method, cfg):
     pde = FisherKPP()
     xr, xd = fk_grid(4, 4), fk_grid(3, 3)
-    res = method(cfg).fit(pde, xr, xd, fk_data(xd), {"rD": 1.0, "rRHO": 1.0}, progress=False,
+    res = method(cfg).fit(pde, xr, xd, fk_data(xd), {"rD": 1.0, "rrho": 1.0}, progress=False,
                           dtype="float64", seed=3)
     torch.manual_seed(3)
     ref = HybridModel(pde, torch.ones(2, dtype=torch.float64), embed=method is BiLO, network=cfg.network,
@@ -107,9 +107,8 @@ def test_bilo_lower_step_moves_only_W_upper_step_only_theta():
     r, g = ref.residual(xr, with_gradient=True)
     lower = (r ** 2).mean() + 0.1 * (g ** 2).sum(1).mean()
     g_W = torch.autograd.grad(lower, W)
-    g_W_from_lower_theta = torch.autograd.grad(
-        (lambda rr, gg: (rr ** 2).mean() + 0.1 * (gg ** 2).sum(1).mean())(*ref.residual(xr, with_gradient=True)),
-        ref.theta)[0]
+    rr, gg = ref.residual(xr, with_gradient=True)
+    g_W_from_lower_theta = torch.autograd.grad((rr ** 2).mean() + 0.1 * (gg ** 2).sum(1).mean(), ref.theta)[0]
     data = ((ref.u(xd, ref.expand(xd)) - ud) ** 2).mean()
     g_theta = torch.autograd.grad(data, ref.theta)[0]
     # Each group's .grad is the gradient of its own loss only.
@@ -127,7 +126,7 @@ def test_bilo_pretraining_keeps_theta_frozen():
     cfg = BiLOConfig(network=SMALL, pretrain=hybrid.PretrainConfig(steps=3),
                      finetune=hybrid.BiLOFinetuneConfig(steps=0))
     res, *_ = _one_step(BiLO, cfg)
-    assert res.theta == {"rD": 1.0, "rRHO": 1.0}
+    assert res.theta == {"rD": 1.0, "rrho": 1.0}
 
 
 def test_pinn_step_trains_theta_and_W_on_one_loss():
@@ -152,7 +151,8 @@ def test_gradient_agreement():
 def test_darcy_2d_residual_gradient_with_fourier_features():
     from hybrid_problems import Darcy
     torch.manual_seed(5)
-    model = HybridModel(Darcy(), None, embed=True, network=hybrid.NetworkConfig(depth=3, width=10, fourier=True),
+    model = HybridModel(Darcy(), None, embed=True,
+                        network=hybrid.NetworkConfig(depth=3, width=10, fourier=True),
                         function_network=hybrid.FunctionNetworkConfig.smoke()).double()
     x = torch.rand(5, 2, dtype=torch.float64)
     _, g = model.residual(x, with_gradient=True)
@@ -172,7 +172,7 @@ def test_lower_update_alone_leaves_theta_and_upper_update_alone_leaves_W():
     from hybrid.objectives import fit_term, residual_terms
     from hybrid.training import Run, adam
     xr, xd = fk_grid(4, 4), fk_grid(3, 3)
-    run = Run(FisherKPP(), xr, xd, fk_data(xd), {"rD": 1.0, "rRHO": 1.0}, None, None, embed=True,
+    run = Run(FisherKPP(), xr, xd, fk_data(xd), {"rD": 1.0, "rrho": 1.0}, None, None, embed=True,
               network=SMALL, function_network=hybrid.FunctionNetworkConfig.smoke(), log_every=1,
               derivatives="auto", device="cpu", dtype="float64", seed=0, progress=False, callback=None,
               checkpoint=None, out_dir=None, comm=None)

@@ -8,14 +8,16 @@ import torch
 from hybrid_problems import FisherKPP, VarPoisson, fk_data, fk_grid
 
 import hybrid
-from hybrid import BiLO, PINN, BiLOConfig, PINNConfig
+from hybrid import PINN, BiLO, BiLOConfig, PINNConfig
 
-THETA0 = {"rD": 1.0, "rRHO": 1.0}
+THETA0 = {"rD": 1.0, "rrho": 1.0}
 
 
 def test_import_hybrid_leaves_dolfinx_out():
-    code = "import sys, hybrid; print(json.dumps([m for m in ('dolfinx', 'petsc4py', 'fem', 'ufl') if m in sys.modules]))"
-    out = subprocess.run([sys.executable, "-c", "import json; " + code], capture_output=True, text=True, check=True)
+    code = ("import sys, hybrid; "
+            "print(json.dumps([m for m in ('dolfinx', 'petsc4py', 'fem', 'ufl') if m in sys.modules]))")
+    out = subprocess.run([sys.executable, "-c", "import json; " + code], capture_output=True, text=True,
+                         check=True)
     assert json.loads(out.stdout) == []
 
 
@@ -67,7 +69,7 @@ def test_fit_returns_numpy_and_writes_history(method, tmp_path):
     xr, xd = fk_grid(5, 5), fk_grid(3, 3)
     res = method.fit(pde, xr, xd, fk_data(xd), THETA0, u_ref=fk_data(xr), progress=False, out_dir=tmp_path,
                      dtype="float64", device="cpu")
-    assert set(res.theta) == {"rD", "rRHO"}
+    assert set(res.theta) == {"rD", "rrho"}
     u = res.predict(xd)
     assert u.shape == (9,) and u.dtype == np.float64
     # The output transform imposes the initial condition exactly.
@@ -79,14 +81,14 @@ def test_fit_returns_numpy_and_writes_history(method, tmp_path):
     assert "ref" in res.history[0]
     assert (tmp_path / "history.csv").exists()
     assert len(json.loads((tmp_path / "history.json").read_text())) == 10
-    assert res.predict(xd, theta={"rD": 2.0, "rRHO": 2.0}).shape == (9,)
+    assert res.predict(xd, theta={"rD": 2.0, "rrho": 2.0}).shape == (9,)
 
 
 @pytest.mark.parametrize("bad, match", [
     (dict(x_res=np.zeros((4, 3))), r"x_res must have shape \(N, 2\)"),
     (dict(u_dat=np.zeros(3)), r"u_dat must have shape \(4,\)"),
     (dict(u_dat=np.array([0, np.nan, 0, 0])), "non-finite"),
-    (dict(theta_init={"rD": 1.0, "rho": 1.0}), r"unknown \['rho'\], missing \['rRHO'\]"),
+    (dict(theta_init={"rD": 1.0, "rho": 1.0}), r"unknown \['rho'\], missing \['rrho'\]"),
     (dict(theta_init=np.ones(3)), "theta must have 2 entries"),
     (dict(u_ref=np.zeros(2)), r"u_ref must have shape \(9,\)"),
 ])
@@ -138,8 +140,10 @@ def test_darcy_function_fit_with_tv_and_fourier_features():
     from hybrid_problems import Darcy
     g = fk_grid(5, 5)
     cfg = BiLOConfig(network=hybrid.NetworkConfig(depth=3, width=8, fourier=True),
-                     function_network=hybrid.FunctionNetworkConfig.smoke(), pretrain=hybrid.PretrainConfig(steps=2),
-                     finetune=hybrid.BiLOFinetuneConfig(steps=2, regularizer=hybrid.RegularizerConfig(kind="tv", weight=1e-9)))
+                     function_network=hybrid.FunctionNetworkConfig.smoke(),
+                     pretrain=hybrid.PretrainConfig(steps=2),
+                     finetune=hybrid.BiLOFinetuneConfig(
+                         steps=2, regularizer=hybrid.RegularizerConfig(kind="tv", weight=1e-9)))
     res = BiLO(cfg).fit(Darcy(), g, g, np.zeros(25), np.full(25, 7.5), u_ref=np.zeros(25), progress=False)
     f = res.function(g)
     assert np.all((f > 3) & (f < 12))

@@ -13,7 +13,8 @@ def _model(pde, derivatives, *, fourier=False, embed=True):
     torch.manual_seed(4)
     return HybridModel(pde, torch.tensor([1.3, 0.7]), embed=embed,
                        network=hybrid.NetworkConfig(depth=4, width=12, fourier=fourier),
-                       function_network=hybrid.FunctionNetworkConfig.smoke(), derivatives=derivatives).double()
+                       function_network=hybrid.FunctionNetworkConfig.smoke(),
+                       derivatives=derivatives).double()
 
 
 @pytest.mark.parametrize("fourier", [False, True])
@@ -33,7 +34,8 @@ def test_jet_residual_and_rgrad_equal_autograd(fourier, embed):
     # W-gradients of the lower-level loss agree too.
     L1 = (r1 ** 2).mean() + 0.1 * (g1 ** 2).sum(1).mean()
     L3 = (r3 ** 2).mean() + 0.1 * (g3 ** 2).sum(1).mean()
-    for a, b in zip(torch.autograd.grad(L1, jet.weights()), torch.autograd.grad(L3, ref.weights()), strict=True):
+    g1, g3 = torch.autograd.grad(L1, jet.weights()), torch.autograd.grad(L3, ref.weights())
+    for a, b in zip(g1, g3, strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-13)
 
 
@@ -60,8 +62,9 @@ def test_jet_and_autograd_fits_agree():
     out = []
     for d in ("jet", "autograd"):
         cfg = hybrid.BiLOConfig(network=hybrid.NetworkConfig(depth=3, width=8), derivatives=d,
-                                pretrain=hybrid.PretrainConfig(steps=3), finetune=hybrid.BiLOFinetuneConfig(steps=3))
-        out.append(hybrid.BiLO(cfg).fit(FisherKPPJet(), xr, xd, fk_data(xd), {"rD": 1.0, "rRHO": 1.0},
+                                pretrain=hybrid.PretrainConfig(steps=3),
+                                finetune=hybrid.BiLOFinetuneConfig(steps=3))
+        out.append(hybrid.BiLO(cfg).fit(FisherKPPJet(), xr, xd, fk_data(xd), {"rD": 1.0, "rrho": 1.0},
                                         u_ref=fk_data(xr), dtype="float64", progress=False))
     assert out[0].theta == pytest.approx(out[1].theta, rel=1e-10)
 

@@ -8,14 +8,15 @@ import torch
 from hybrid_problems import FisherKPP, VarPoisson, fk_data, fk_grid
 
 import hybrid
-from hybrid import BiLO, PINN, BiLOConfig, CheckpointConfig, PINNConfig
+from hybrid import PINN, BiLO, BiLOConfig, CheckpointConfig, PINNConfig
 
-THETA0 = {"rD": 1.0, "rRHO": 1.0}
+THETA0 = {"rD": 1.0, "rrho": 1.0}
 XR, XD = fk_grid(4, 4), fk_grid(3, 3)
 
 
 def _bilo_cfg(pre=4, fine=6, **fine_kw):
-    return BiLOConfig(network=hybrid.NetworkConfig(depth=3, width=8), pretrain=hybrid.PretrainConfig(steps=pre),
+    return BiLOConfig(network=hybrid.NetworkConfig(depth=3, width=8),
+                      pretrain=hybrid.PretrainConfig(steps=pre),
                       finetune=hybrid.BiLOFinetuneConfig(steps=fine, **fine_kw), log_every=1)
 
 
@@ -95,9 +96,9 @@ def test_fidelity_hook_records_cosine_and_relative_error():
     rows = [r for r in res.history if "fidelity_cos" in r]
     assert [r["step"] for r in rows] == [2, 4] and len(seen) == 2
     before = {r["step"]: r for r in res.history}
-    np.testing.assert_allclose(seen[1], [before[3]["theta_rD"], before[3]["theta_rRHO"]])
+    np.testing.assert_allclose(seen[1], [before[3]["theta_rD"], before[3]["theta_rrho"]])
     for r in rows:
-        cos, rel = hybrid.gradient_agreement(np.array([r["grad_rD"], r["grad_rRHO"]]), np.array([1.0, -2.0]))
+        cos, rel = hybrid.gradient_agreement(np.array([r["grad_rD"], r["grad_rrho"]]), np.array([1.0, -2.0]))
         assert r["fidelity_cos"] == pytest.approx(cos) and r["fidelity_rel"] == pytest.approx(rel)
 
 
@@ -114,7 +115,8 @@ def test_fidelity_against_exact_gradient_of_the_same_functional(monkeypatch):
         for p in range(2):
             e = np.zeros(2)
             e[p] = 1e-6
-            f = [((model.predict(xd, torch.as_tensor(theta + s * e)) - ud) ** 2).mean().item() for s in (1, -1)]
+            f = [((model.predict(xd, torch.as_tensor(theta + s * e)) - ud) ** 2).mean().item()
+                 for s in (1, -1)]
             g.append((f[0] - f[1]) / 2e-6)
         return np.array(g)
 
@@ -159,7 +161,7 @@ def test_bilo_recovers_fisher_kpp_parameters(one_thread):
                      finetune=hybrid.BiLOFinetuneConfig(steps=2500), log_every=500)
     res = BiLO(cfg).fit(FisherKPPJet(), xr, xd, fk_reference(2, 2, xd), THETA0, u_ref=fk_reference(1, 1, xr),
                         progress=False)
-    assert abs(res.theta["rD"] - 2) < 0.1 and abs(res.theta["rRHO"] - 2) < 0.03
+    assert abs(res.theta["rD"] - 2) < 0.1 and abs(res.theta["rrho"] - 2) < 0.03
 
 
 def test_finetune_from_a_pretrained_fit_skips_pretraining(tmp_path):

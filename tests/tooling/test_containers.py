@@ -64,7 +64,8 @@ def test_containerfile_layers():
     copies = [(i, a) for i, (w, a) in enumerate(ins) if w == "COPY"]
     lock = next(i for i, a in copies if a.startswith("requirements.lock "))
     tree = next(i for i, a in copies if a.startswith(". "))
-    lock_install = next(i for i, (w, a) in enumerate(ins) if w == "RUN" and "-r /opt/bilo/requirements.lock" in a)
+    lock_install = next(i for i, (w, a) in enumerate(ins)
+                        if w == "RUN" and "-r /opt/bilo/requirements.lock" in a)
     assert lock < lock_install < tree, "the locked install is cached apart from the project copy"
     proj = next(a for w, a in ins if w == "RUN" and "--no-deps" in a)
     assert "--no-cache-dir" in proj and " -e " not in proj
@@ -78,7 +79,8 @@ def test_dolfinx_recipe_filters_the_lock():
     assert ins[0] == ("FROM", "ghcr.io/fenics/dolfinx/dolfinx:v0.11.0")
     run = next(a for w, a in ins if w == "RUN" and "grep -v" in a)
     pattern = re.search(r"grep -v -i -E '([^']+)'", run).group(1)
-    lines = [ln for ln in (ROOT / "requirements.lock").read_text().splitlines() if ln and not ln.startswith("#")]
+    lock = (ROOT / "requirements.lock").read_text()
+    lines = [ln for ln in lock.splitlines() if ln and not ln.startswith("#")]
     kept = [ln for ln in lines if not re.search(pattern, ln, re.I)]
     names = {ln.split("==")[0].lower() for ln in kept}
     assert "torch" in names and "numpy" in names
@@ -99,7 +101,8 @@ def test_ignore_file_and_package_data():
     ignored = (ROOT / ".dockerignore").read_text().split()
     assert ".venv" in ignored and ".git" in ignored and "results" in ignored
     pyproject = (ROOT / "pyproject.toml").read_text()
-    assert re.search(r'comparisons\s*=\s*\[\s*"meshes/\*"', pyproject), "meshes ship with a non-editable install"
+    assert re.search(r'comparisons\s*=\s*\[\s*"meshes/\*"', pyproject), \
+        "meshes ship with a non-editable install"
 
 
 def test_make_target_is_separate_from_test():
@@ -110,7 +113,8 @@ def test_make_target_is_separate_from_test():
 
 
 def _compare_module():
-    spec = importlib.util.spec_from_file_location("compare_reports", ROOT / "containers" / "compare_reports.py")
+    spec = importlib.util.spec_from_file_location("compare_reports",
+                                                  ROOT / "containers" / "compare_reports.py")
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
     return mod

@@ -6,7 +6,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_find_python_returns_a_working_312():
-    out = subprocess.run(["bash", str(ROOT / "scripts/find-python.sh")], capture_output=True, text=True, check=True)
+    out = subprocess.run(["bash", str(ROOT / "scripts/find-python.sh")], capture_output=True, text=True,
+                         check=True)
     exe = out.stdout.strip()
     ver = subprocess.run([exe, "-c", "import sys; print(sys.version_info >= (3, 12))"],
                          capture_output=True, text=True, check=True)
@@ -19,7 +20,8 @@ def test_find_python_reports_when_nothing_fits(tmp_path):
     fake.write_text("#!/bin/sh\nexit 1\n")
     fake.chmod(0o755)
     env = {"PATH": f"{tmp_path}:/usr/bin:/bin", "HOME": str(tmp_path)}
-    proc = subprocess.run(["bash", str(ROOT / "scripts/find-python.sh")], capture_output=True, text=True, env=env)
+    proc = subprocess.run(["bash", str(ROOT / "scripts/find-python.sh")], capture_output=True, text=True,
+                          env=env)
     if proc.returncode == 0:  # the machine has a system python3.12+ in /usr/bin
         assert sys.version_info >= (3, 12)
     else:

@@ -80,10 +80,17 @@ class Report:
     def to_json(self) -> dict[str, Any]:
         """The ``report.json`` document."""
         return {
-            "problem": self.problem, "preset": self.preset, "noise": self.noise, "seeds": self.seeds,
-            "ranks": self.ranks, "device": self.device, "config": self.config,
+            "problem": self.problem,
+            "preset": self.preset,
+            "noise": self.noise,
+            "seeds": self.seeds,
+            "ranks": self.ranks,
+            "device": self.device,
+            "config": self.config,
             "methods": {k: v.to_json() for k, v in self.methods.items()},
-            "reference_rows": self.reference_rows, "baseline_rows": self.baseline_rows, "notes": self.notes,
+            "reference_rows": self.reference_rows,
+            "baseline_rows": self.baseline_rows,
+            "notes": self.notes,
         }
 
     def metric_names(self) -> list[str]:
@@ -102,8 +109,13 @@ class Report:
             cells = [label]
             for n in names:
                 s = js["metrics"].get(n)
-                cells.append("—" if not s or s["n"] == 0 else
-                             f"{s['mean']:.3g} ± {s['std']:.2g}" if s["n"] > 1 else f"{s['mean']:.3g}")
+                cells.append(
+                    "—"
+                    if not s or s["n"] == 0
+                    else f"{s['mean']:.3g} ± {s['std']:.2g}"
+                    if s["n"] > 1
+                    else f"{s['mean']:.3g}"
+                )
             cells += [f"{js['wall_s']:.1f}", str(js["steps"]), f"{js['s_per_step']:.4f}"]
             rows.append(cells)
         extra = [(f"{k} (computed, no fit)", v) for k, v in self.baseline_rows.items()]
@@ -114,10 +126,24 @@ class Report:
 
     def to_markdown(self) -> str:
         """``report.md``: the settings, the table and the notes."""
-        lines = [f"# {self.problem}: preset `{self.preset}`, noise σ = {self.noise}", "",
-                 f"seeds {self.seeds}, MPI ranks {self.ranks}, device {self.device}", "", self.table(), ""]
+        lines = [
+            f"# {self.problem}: preset `{self.preset}`, noise σ = {self.noise}",
+            "",
+            f"seeds {self.seeds}, MPI ranks {self.ranks}, device {self.device}",
+            "",
+            self.table(),
+            "",
+        ]
         lines += [f"- {n}" for n in self.notes]
-        lines += ["", "## Configuration", "", "```json", json.dumps(self.config, indent=2, default=str), "```", ""]
+        lines += [
+            "",
+            "## Configuration",
+            "",
+            "```json",
+            json.dumps(self.config, indent=2, default=str),
+            "```",
+            "",
+        ]
         return "\n".join(lines)
 
     def write(self, out: Path) -> list[Path]:

@@ -1,0 +1,107 @@
+"""The strong forms of the comparisons' PDEs, for BiLO and the PINN (torch only, never dolfinx).
+
+Each comparison module declares its inverse problem with one of these; the hybrid engine's
+tests import them from here instead of copying them.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor
+
+from hybrid import AbstractFunctionPDE, AbstractJetPDE, Jet
+from hybrid.geometry import DistanceFunction
+
+
+@dataclass(frozen=True, kw_only=True)
+class FisherKPP(AbstractJetPDE):
+    """u_t = rD·D̄·u_xx + rρ·ρ̄·u(1−u) on [0,1]², input columns (t, x).
+
+    Written on the jet of u (u, u_t, u_xx), so the hybrid engine can evaluate the residual by
+    forward tangent propagation (one graph) or by nested autograd (the same formula).
+    """
+
+    base_D: float = 0.01
+    base_rho: float = 1.0
+    param_names: tuple[str, ...] = ("rD", "rrho")
+    input_dim: int = 2
+    first_derivatives: tuple[int, ...] = (0,)
+    second_derivatives: tuple[int, ...] = (1,)
+
+    def transform_coefficients(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        """u = ½ sin²(πx) + x(1−x)·t·N: exact initial and boundary values."""
+        t, s = x[:, 0], x[:, 1]
+        return 0.5 * torch.sin(math.pi * s) ** 2, s * (1 - s) * t
+
+    def residual_jet(self, x: Tensor, jet: Jet, theta: Tensor) -> Tensor:
+        """r = u_t − rD·D̄·u_xx − rρ·ρ̄·u(1−u), with θ the per-point (n, 2) parameters."""
+        u = jet.u
+        return jet.du[0] - theta[:, 0] * self.base_D * jet.d2u[1] - theta[:, 1] * self.base_rho * u * (1 - u)
+
+
+@dataclass(frozen=True, kw_only=True)
+class VariablePoisson(AbstractFunctionPDE):
+    """(D u')' = −π² sin(πx) on (0, 1), u(0) = u(1) = 0; the unknown is the function D."""
+
+    param_names: tuple[str, ...] = ("D",)
+    input_dim: int = 1
+
+    def function_transform(self, x: Tensor, v: Tensor) -> Tensor:
+        """D_V = 1 + x(1−x)·v: D(0) = D(1) = 1 exactly."""
+        s = x[:, 0]
+        return 1 + s * (1 - s) * v
+
+    def output_transform(self, x: Tensor, N: Tensor, theta: Tensor) -> Tensor:
+        """u = x(1−x)·N: exact homogeneous Dirichlet values."""
+        s = x[:, 0]
+        return s * (1 - s) * N
+
+    def residual(self, x: Tensor, u: Tensor, theta: Tensor) -> Tensor:
+        """r = (z u_x)_x − f = z_x u_x + z u_xx − f, with z = D_V(x) of shape (n, 1).
+
+        z depends on x through D_V's graph, so differentiating z·u_x with respect to x gives
+        z_x u_x + z u_xx; dr/dz (the residual-gradient) then holds z_x fixed (spec §1.3).
+        """
+        z = theta[:, 0]
+        (u_x,) = torch.autograd.grad(u.sum(), x, create_graph=True)
+        (flux_x,) = torch.autograd.grad((z * u_x[:, 0]).sum(), x, create_graph=True)
+        f = -(math.pi**2) * torch.sin(math.pi * x[:, 0])
+        return flux_x[:, 0] - f
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class DarcyPDE(AbstractFunctionPDE):
+    """−∇·(a∇u) = 1 with a = lo + (hi − lo)·sigmoid(v) and u = φ·N (φ = 0 on the Dirichlet boundary)."""
+
+    distance: DistanceFunction | None = None
+    lo: float = 3.0
+    hi: float = 12.0
+    param_names: tuple[str, ...] = ("a",)
+    input_dim: int = 2
+
+    def phi(self, x: Tensor) -> Tensor:
+        """The boundary factor φ(x): a product on the unit square, an ADF otherwise."""
+        if self.distance is None:
+            return x[:, 0] * (1 - x[:, 0]) * x[:, 1] * (1 - x[:, 1])
+        return self.distance(x)
+
+    def function_transform(self, x: Tensor, v: Tensor) -> Tensor:
+        """a = lo + (hi − lo)·sigmoid(v): a smoothed two-valued coefficient in (lo, hi)."""
+        return self.lo + (self.hi - self.lo) * torch.sigmoid(v)
+
+    def output_transform(self, x: Tensor, N: Tensor, theta: Tensor) -> Tensor:
+        """u = φ(x)·N: exact homogeneous Dirichlet data."""
+        return self.phi(x) * N
+
+    def residual(self, x: Tensor, u: Tensor, theta: Tensor) -> Tensor:
+        """r = −∇·(z∇u) − 1 with z = f_V(x) (∇z through f_V's graph)."""
+        (du,) = torch.autograd.grad(u.sum(), x, create_graph=True)
+        flux = theta[:, :1] * du
+        div = torch.zeros_like(u)
+        for i in range(x.shape[1]):
+            (dflux,) = torch.autograd.grad(flux[:, i].sum(), x, create_graph=True)
+            div = div + dflux[:, i]
+        return -div - 1.0

@@ -1,0 +1,164 @@
+"""The adjoint baseline's reduced functional, assembled from a problem declaration.
+
+The state equation is the problem's own weak residual F(u, a; v) (one source for the FEM
+reference, the validation solve and the adjoint), the observation operator is
+``fem.PointEvaluator(V, x_dat).matrix()``, and the coefficient space, map, bounds and
+regulariser come from the problem's :class:`~inverse.problem.Field`.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Literal, final
+
+import numpy as np
+
+from fem import _loader as _loader  # noqa: F401  (before dolfinx)
+
+# isort: split
+
+import dolfinx
+import dolfinx.fem
+
+import adjoint
+import fem
+from hybrid import FunctionGradient
+from inverse.problem import AbstractInverseProblem, Discretisation, Field, as_points
+
+
+@final
+@dataclass(frozen=True, kw_only=True)
+class AdjointConfig:
+    """The adjoint baseline: its mesh, misfit scaling, regularisation weight and optimisers.
+
+    Attributes:
+        cells: Resolution of the adjoint's own mesh (None: the problem's mesh). State and
+            coefficient are P1 / the field's space.
+        misfit: ``"sum"``: J = ½Σ_j (u(x_j) − d_j)² + R; ``"mean"``: J = ½[mean_j (…)² + R], the
+            hybrid methods' upper-level objective halved, so a weight means the same for all.
+        w_reg: Regularisation weight (the field's H1 or TV term).
+        max_iter: Iteration limit (TAO BLMVM).
+        gatol: TAO stops when ‖dJ‖ is below this.
+        gttol: TAO stops when ‖dJ‖ fell by this factor.
+        gd_max_iter: Iteration limit of gradient descent.
+        gd_step_factor: Gradient descent's fixed step is this factor times the stability limit
+            h²/(6 w_reg) of the H1 term's L² gradient, capped at ``gd_step_max``.
+        gd_step_max: Largest fixed step.
+        gd_gtol: Gradient descent stops when ‖g‖_M is below this.
+    """
+
+    cells: int | None = None
+    misfit: Literal["sum", "mean"] = "sum"
+    w_reg: float = 1e-7
+    max_iter: int = 300
+    gatol: float = 1e-10
+    gttol: float = 1e-8
+    gd_max_iter: int = 50_000
+    gd_step_factor: float = 0.9
+    gd_step_max: float = 20.0
+    gd_gtol: float = 1e-7
+
+    def __post_init__(self) -> None:
+        if self.w_reg < 0 or not math.isfinite(self.w_reg):
+            raise ValueError(f"AdjointConfig: w_reg must be a number >= 0, got {self.w_reg}")
+        if self.max_iter < 0 or self.gd_max_iter < 0:
+            raise ValueError("AdjointConfig: iteration limits must be >= 0")
+
+    @classmethod
+    def smoke(cls) -> AdjointConfig:
+        """A few iterations for tests."""
+        return cls(max_iter=30, gd_max_iter=30)
+
+    def gd_step(self, w_reg: float, cells: int) -> float:
+        """The fixed gradient-descent step at weight ``w_reg`` on a mesh of ``cells`` cells."""
+        if w_reg <= 0:
+            return self.gd_step_max
+        return min(self.gd_step_max, self.gd_step_factor * (1.0 / cells) ** 2 / (6 * w_reg))
+
+
+def reduced_functional(
+    problem: AbstractInverseProblem,
+    disc: Discretisation,
+    u_obs: np.ndarray,
+    *,
+    cfg: AdjointConfig,
+    w_reg: float,
+    with_map: bool = True,
+    regularize: bool = True,
+) -> adjoint.ReducedFunctional:
+    """J(m) of the problem's field, from its weak residual, on the adjoint's mesh. Collective.
+
+    Args:
+        problem: A stationary problem with a :class:`Field` unknown.
+        disc: The run's discretisation (observation points, Dirichlet tags).
+        u_obs: This rank's observations at ``disc.x_dat``.
+        cfg: Mesh and misfit scaling.
+        w_reg: Regularisation weight.
+        with_map: Use the field's ``adjoint_map`` (False: identity, m = a, as for a gradient
+            with respect to the coefficient's nodal values).
+        regularize: Add the field's regulariser.
+    """
+    f = problem.unknowns
+    assert isinstance(f, Field)
+    md = disc.mesh if cfg.cells is None else problem.mesh(disc.comm, cells=cfg.cells)
+    V = dolfinx.fem.functionspace(md.mesh, ("Lagrange", 1))
+    x, d = as_points(disc.x_dat), np.asarray(u_obs, dtype=np.float64)
+    if not disc.distributed and disc.comm.rank != 0:
+        x, d = x[:0], d[:0]  # replicated data: rank 0 holds every observation row
+    B = fem.PointEvaluator(V, x).matrix()
+    if cfg.misfit == "mean":
+        scale = math.sqrt(B.getSize()[0])
+        B.scale(1.0 / scale)
+        d = d / scale
+    cmap: adjoint.AbstractCoefficientMap | None = None
+    if with_map and f.adjoint_map == "sigmoid":
+        assert f.bounds is not None
+        cmap = adjoint.SigmoidMap(lo=f.bounds[0], hi=f.bounds[1])
+    reg: tuple[adjoint.AbstractRegularization, ...] = ()
+    if regularize:
+        reg = (
+            (adjoint.H1Seminorm(weight=w_reg),)
+            if f.regularizer == "h1"
+            else (adjoint.TotalVariation(weight=w_reg, eps=f.tv_eps),)
+        )
+    tags = disc.dirichlet_tags
+    return adjoint.ReducedFunctional(
+        md.mesh,
+        observation=B,
+        data=d,
+        coefficient_space=f.space,
+        coefficient_map=cmap,
+        regularization=reg,
+        source=None,
+        residual=problem.weak_residual,
+        facet_tags=md.facet_tags,
+        dirichlet=(adjoint.DirichletData(),) if tags is None else (adjoint.DirichletData(tags=tags),),
+        fixed_coefficient=adjoint.FixedCoefficient() if f.fixed_on_boundary else None,
+    )
+
+
+def function_gradient(rf: adjoint.ReducedFunctional) -> FunctionGradient:
+    """dL/da at the nodes of a P1 coefficient by one adjoint solve, for the hybrid methods' check.
+
+    L = mean over the N observations of (u − d)² = (2/N)·J for an unscaled, unregularised J, so
+    dL/da = (2/N)·(the adjoint's dual vector).
+    """
+    n = rf.B.getSize()[0]
+    return FunctionGradient(
+        x=fem.dof_coordinates(rf.Q),
+        derivative=lambda values: np.asarray(rf.derivative(values).array_r) * (2.0 / n),
+    )
+
+
+def coefficient_at(rf: adjoint.ReducedFunctional, m: np.ndarray):  # type: ignore[no-untyped-def]
+    """The coefficient a = g(m) as a field function (points -> values). Collective when called."""
+    a = rf.coefficient_function(m)
+    return lambda x: fem.PointEvaluator(a.function_space, x).evaluate(a)
+
+
+def state_at(rf: adjoint.ReducedFunctional, m: np.ndarray):  # type: ignore[no-untyped-def]
+    """The adjoint's own state u(m) as a function of points. Collective when called."""
+    u = rf.state(m)
+    u_copy = u.copy()
+    return lambda x: fem.PointEvaluator(u_copy.function_space, x).evaluate(u_copy)

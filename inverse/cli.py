@@ -1,0 +1,299 @@
+"""The command line of every comparison, built from the study presets and the typed methods.
+
+``python -m comparisons.<name> [--preset P] [--out DIR] [--methods 'bilo,pinn(w_dat=100)']
+[--noise SIGMA] [--seeds N] [--device cpu|cuda] [--dtype float32|float64] [--threads T]
+[--quiet]`` plus the flags the problem adds. One invocation is one noise level.
+
+``--methods`` names registered methods (``inverse.methods.METHODS``); the options in parentheses
+are the fields of that method's dataclass, converted to the field's type and range-checked by
+the method itself, so ``pinn(w_dat=-100)`` is refused before any work.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+import typing
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any, final
+
+import torch
+from mpi4py import MPI
+
+from fem.parallel import run_collectively
+from inverse.method import AbstractMethod, RunOptions
+from inverse.methods import METHODS
+from inverse.report import Report
+from inverse.runner import Plots, Study, configure, run_study
+
+
+def split_top_level(text: str) -> list[str]:
+    """Split on the commas that are not inside parentheses (empty items dropped)."""
+    parts, depth, cur = [], 0, ""
+    for ch in text:
+        depth += (ch == "(") - (ch == ")")
+        if depth < 0:
+            raise ValueError(f"unbalanced parentheses in --methods {text!r}")
+        if ch == "," and depth == 0:
+            parts.append(cur)
+            cur = ""
+        else:
+            cur += ch
+    if depth != 0:
+        raise ValueError(f"unbalanced parentheses in --methods {text!r}")
+    parts.append(cur)
+    return [p for p in (s.strip() for s in parts) if p]
+
+
+def _option_types(cls: type[AbstractMethod]) -> dict[str, Any]:
+    hints = typing.get_type_hints(cls)
+    return {f.name: hints[f.name] for f in fields(cls) if f.name != "config"}  # type: ignore[arg-type]
+
+
+def _convert(text: str, hint: Any, where: str) -> Any:
+    """A command-line value as the option's type: float, int or one of a Literal's strings."""
+    args = [a for a in typing.get_args(hint) if a is not type(None)] or [hint]
+    if typing.get_origin(hint) is typing.Literal:
+        if text not in args:
+            raise ValueError(f"{where}: expected one of {', '.join(map(str, args))}, got {text!r}")
+        return text
+    kind = args[0]
+    if kind is float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise ValueError(f"{where}={text!r} is not a number") from None
+        if not math.isfinite(value):
+            raise ValueError(f"{where}={text!r} must be finite")
+        return value
+    if kind is int:
+        try:
+            return int(text)
+        except ValueError:
+            raise ValueError(f"{where}={text!r} is not an integer") from None
+    raise ValueError(f"{where} cannot be set from the command line")
+
+
+def parse_methods(
+    text: str, study: Study, registry: Mapping[str, Any] = METHODS
+) -> dict[str, AbstractMethod]:
+    """``--methods`` -> label -> configured method.
+
+    Raises:
+        ValueError: Unknown method or option, malformed or out-of-range value, a duplicate.
+    """
+    out: dict[str, AbstractMethod] = {}
+    for item in split_top_level(text):
+        name, _, inner = item.partition("(")
+        name = name.strip()
+        if inner and not inner.rstrip().endswith(")"):
+            raise ValueError(f"cannot parse method {item!r}; expected e.g. 'bilo' or 'pinn(w_dat=100)'")
+        if name not in registry:
+            raise ValueError(f"unknown method {name!r}; available: {', '.join(sorted(registry))}")
+        cls, fixed = registry[name]
+        types = {k: v for k, v in _option_types(cls).items() if k not in fixed}
+        options: dict[str, Any] = {}
+        for kv in split_top_level(inner.rstrip()[:-1] if inner else ""):
+            key, eq, val = (s.strip() for s in kv.partition("="))
+            if not eq:
+                raise ValueError(f"method option {kv!r} of {name!r} must be key=value")
+            if key not in types:
+                raise ValueError(
+                    f"method {name!r} has no option {key!r}; options: {', '.join(types) or 'none'}"
+                )
+            options[key] = _convert(val, types[key], f"option {key} of {name!r}")
+        label = name + ("(" + ",".join(f"{k}={_fmt(v)}" for k, v in options.items()) + ")" if options else "")
+        if label in out:
+            raise ValueError(f"--methods lists a method twice: {label}")
+        try:
+            out[label] = configure(study, name, options, registry)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"{label}: {exc}") from None
+    if not out:
+        raise ValueError("--methods is empty")
+    return out
+
+
+def _fmt(v: Any) -> str:
+    if isinstance(v, float):
+        return str(int(v)) if v.is_integer() and abs(v) < 1e15 else repr(v)
+    return str(v)
+
+
+def non_negative_float(text: str) -> float:
+    """argparse type: a finite number >= 0."""
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a finite number >= 0, got {text!r}") from None
+    if not math.isfinite(v) or v < 0:
+        raise argparse.ArgumentTypeError(f"expected a finite number >= 0, got {text!r}")
+    return v
+
+
+def positive_int(text: str) -> int:
+    """argparse type: an integer >= 1."""
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {text!r}") from None
+    if v < 1:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {text!r}")
+    return v
+
+
+def float_tuple(names: tuple[str, ...]) -> Callable[[str], tuple[float, ...]]:
+    """argparse type for ``a,b,...``: one finite float per name."""
+
+    def parse(text: str) -> tuple[float, ...]:
+        parts = text.split(",")
+        if len(parts) != len(names):
+            raise argparse.ArgumentTypeError(
+                f"expected {len(names)} comma-separated numbers {','.join(names)}, got {text!r}"
+            )
+        try:
+            values = tuple(float(p) for p in parts)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected numbers {','.join(names)}, got {text!r}") from None
+        if not all(math.isfinite(v) for v in values):
+            raise argparse.ArgumentTypeError(f"{','.join(names)} must be finite, got {text!r}")
+        return values
+
+    return parse
+
+
+@final
+@dataclass(frozen=True, kw_only=True)
+class Comparison:
+    """A runnable comparison: its presets, its own flags, its plots; ``main(argv) -> Report``.
+
+    Attributes:
+        name: ``python -m comparisons.<name>``.
+        description: The ``--help`` text.
+        presets: Preset name -> study factory, with a one-line description each.
+        add_flags: Adds the problem's own flags to the parser.
+        apply_flags: Applies them to the preset's study (raise ``ValueError`` for a bad value:
+            it is reported as a usage error, before any work).
+        plots: The comparison's figures.
+        default_preset: The preset without ``--preset``.
+        prog: The command in ``--help`` (default ``python -m comparisons.<name>``).
+    """
+
+    name: str
+    description: str
+    presets: Mapping[str, tuple[Callable[[], Study], str]]
+    add_flags: Callable[[argparse.ArgumentParser], None] | None = None
+    apply_flags: Callable[[Study, argparse.Namespace], Study] | None = None
+    plots: Plots | None = None
+    default_preset: str = "default"
+    prog: str | None = None
+
+    def parser(self) -> argparse.ArgumentParser:
+        """The argument parser (``--help`` lists the presets, the methods and their options)."""
+        methods = "; ".join(
+            f"{n}({', '.join(k for k in _option_types(c) if k not in f)})" for n, (c, f) in METHODS.items()
+        )
+        p = argparse.ArgumentParser(
+            prog=self.prog or f"python -m comparisons.{self.name}",
+            description=self.description,
+            epilog=f"methods and their options: {methods}",
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+        p.add_argument(
+            "--preset",
+            choices=tuple(self.presets),
+            default=self.default_preset,
+            help="run size: "
+            + "; ".join(f"'{k}' {h}" for k, (_, h) in self.presets.items())
+            + f" (default {self.default_preset})",
+        )
+        p.add_argument(
+            "--out", default=None, help="output directory (default: results/<problem>-<preset>-noise<σ>)"
+        )
+        p.add_argument(
+            "--methods",
+            default=None,
+            help="comma-separated methods with options, e.g. 'bilo,pinn(w_dat=100)' "
+            "(default: the preset's list)",
+        )
+        p.add_argument(
+            "--noise",
+            type=non_negative_float,
+            default=0.0,
+            help="standard deviation σ of the i.i.d. Gaussian noise added to the data (default 0)",
+        )
+        p.add_argument(
+            "--seeds",
+            type=positive_int,
+            default=None,
+            help="number of seeds per method (seeds 0..N-1; default from the preset)",
+        )
+        p.add_argument(
+            "--device",
+            choices=("cpu", "cuda"),
+            default=None,
+            help="torch device (default: cuda when available, else cpu)",
+        )
+        p.add_argument("--dtype", choices=("float32", "float64"), default="float32", help="torch dtype")
+        p.add_argument(
+            "--threads",
+            type=int,
+            default=None,
+            help="torch CPU threads (default: the preset's, else torch's)",
+        )
+        p.add_argument("--quiet", action="store_true", help="no progress bars")
+        if self.add_flags is not None:
+            self.add_flags(p)
+        return p
+
+    def run(self, argv: list[str] | None = None) -> Report:
+        """Parse, check everything, then run the study and write the report."""
+        p = self.parser()
+        args = p.parse_args(argv)
+        try:
+            study = self.presets[args.preset][0]()
+            if self.apply_flags is not None:
+                study = self.apply_flags(study, args)
+            if args.threads is not None and args.threads < 1:
+                raise ValueError(f"--threads must be >= 1, got {args.threads}")
+            if args.seeds is not None:
+                study = Study(
+                    problem=study.problem,
+                    configs=study.configs,
+                    seeds=args.seeds,
+                    methods=study.methods,
+                    threads=study.threads,
+                )
+            methods = parse_methods(args.methods or study.methods, study)
+            for label, m in methods.items():
+                reason = m.refuse(study.problem)
+                if reason is not None:
+                    raise ValueError(f"{label} cannot solve {study.problem.name}: {reason}")
+        except ValueError as exc:
+            p.error(str(exc))
+        device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
+        if device == "cuda" and not torch.cuda.is_available():
+            p.error("--device cuda requested but torch sees no CUDA device")
+        threads = args.threads if args.threads is not None else study.threads
+        if threads is not None:
+            torch.set_num_threads(threads)
+        out = Path(args.out or f"results/{self.name}-{args.preset}-noise{args.noise:g}")
+        options = RunOptions(device=device, dtype=args.dtype, progress=not args.quiet)
+        report, _ = run_study(
+            study,
+            methods,
+            noise=args.noise,
+            preset=args.preset,
+            options=options,
+            comm=MPI.COMM_WORLD,
+            out=out,
+            plots=self.plots,
+        )
+        return report
+
+    def main(self, argv: list[str] | None = None) -> Report:
+        """Entry point: :meth:`run` under MPI error handling (an error on one rank ends all ranks)."""
+        return run_collectively(lambda: self.run(sys.argv[1:] if argv is None else argv))

@@ -1,0 +1,107 @@
+"""BiLO as a method of the layer: the local operator, simultaneous bilevel updates (hybrid.BiLO)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from typing import ClassVar, final
+
+import numpy as np
+
+import hybrid
+from inverse.method import AbstractMethod, InverseData, InverseResult, RunOptions, non_negative, positive
+from inverse.methods.networks import fit_arguments, network_result, refuse_w_reg, regularizer, strong_form
+from inverse.problem import AbstractInverseProblem, Field, Scalars
+
+
+@final
+@dataclass(frozen=True, kw_only=True)
+class BiLO(AbstractMethod):
+    """Bilevel local operator learning (paper eqs. 9–12; §2.3 for a field unknown).
+
+    When ``config.finetune.fidelity_every > 0`` the upper-level data gradient is compared with
+    the exact one of the same data loss: central differences of FEM solves (scalar unknowns, on
+    the problem's ``gradient_problem()``) or one adjoint solve (a field unknown).
+
+    Attributes:
+        config: The BiLO settings of the comparison.
+        w_reg: Weight of the field's regulariser (None: the config's).
+        lr_theta: Learning rate of θ or V (None: the config's).
+        fidelity_h: Relative step of the central differences of the scalar fidelity check.
+    """
+
+    name: ClassVar[str] = "bilo"
+    config_key: ClassVar[str] = "bilo"
+    config: hybrid.BiLOConfig = field(default_factory=hybrid.BiLOConfig)
+    w_reg: float | None = None
+    lr_theta: float | None = None
+    fidelity_h: float = 1e-3
+
+    def __post_init__(self) -> None:
+        non_negative(self.name, w_reg=self.w_reg)
+        positive(self.name, lr_theta=self.lr_theta, fidelity_h=self.fidelity_h)
+
+    def refuse(self, problem: AbstractInverseProblem) -> str | None:
+        """BiLO needs the strong form only; a regularisation weight needs a field."""
+        return refuse_w_reg(problem, self.w_reg)
+
+    def run(self, problem: AbstractInverseProblem, data: InverseData, options: RunOptions) -> InverseResult:
+        """Pre-train at θ0, fine-tune W and θ (or V) simultaneously."""
+        fine = self.config.finetune
+        fine = replace(
+            fine,
+            regularizer=regularizer(problem, fine.regularizer, self.w_reg),
+            lr_theta=fine.lr_theta if self.lr_theta is None else self.lr_theta,
+        )
+        exact = self._exact_gradient(problem, data) if fine.fidelity_every > 0 else None
+        res = hybrid.BiLO(replace(self.config, finetune=fine)).fit(
+            strong_form(problem, data), **fit_arguments(problem, data, options), exact_data_gradient=exact
+        )
+        return network_result(self.label, problem, data, res, wall_s=res.wall_s)
+
+    def _exact_gradient(
+        self, problem: AbstractInverseProblem, data: InverseData
+    ) -> hybrid.FunctionGradient | Callable[[np.ndarray], np.ndarray] | None:
+        if isinstance(problem.unknowns, Field):
+            if problem.time is not None:
+                return None
+            from inverse.adjoint_bridge import AdjointConfig, function_gradient, reduced_functional
+
+            rf = reduced_functional(
+                problem,
+                data.disc,
+                data.u_obs,
+                cfg=AdjointConfig(),
+                w_reg=0.0,
+                with_map=False,
+                regularize=False,
+            )
+            return function_gradient(rf)
+        return scalar_data_gradient(problem, data, self.fidelity_h)
+
+
+def scalar_data_gradient(
+    problem: AbstractInverseProblem, data: InverseData, h: float
+) -> Callable[[np.ndarray], np.ndarray]:
+    """∇θ of L(θ) = mean_j (u_FEM(θ)(x_j) − d_j)², by central differences over FEM solves.
+
+    This is the functional of BiLO's data loss with the network replaced by the FEM solution
+    (on ``problem.gradient_problem()``, which may be coarser than the reference).
+    """
+    ref = problem.gradient_problem()
+    disc = ref.discretise(data.disc.comm)
+    names = problem.unknowns.names if isinstance(problem.unknowns, Scalars) else ()
+
+    def misfit(theta: np.ndarray) -> float:
+        u = ref.forward(disc, dict(zip(names, (float(t) for t in theta), strict=True)), data.disc.x_dat)
+        return data.disc.global_mean((u - data.u_obs) ** 2)
+
+    def grad(theta: np.ndarray) -> np.ndarray:
+        g = np.zeros(len(theta))
+        for p in range(len(theta)):
+            e = np.zeros(len(theta))
+            e[p] = h * max(1.0, abs(theta[p]))
+            g[p] = (misfit(theta + e) - misfit(theta - e)) / (2 * e[p])
+        return g
+
+    return grad

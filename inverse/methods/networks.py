@@ -1,0 +1,102 @@
+"""What BiLO and the PINN share as methods of the layer: inputs, regulariser, result, diagnostics."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+import numpy as np
+
+from hybrid import AbstractPDE, FitResult, RegularizerConfig
+from inverse.method import Cost, InverseData, InverseResult, RunOptions
+from inverse.problem import AbstractInverseProblem, Field
+
+
+def fit_arguments(problem: AbstractInverseProblem, data: InverseData, options: RunOptions) -> dict[str, Any]:
+    """Keyword arguments of ``hybrid.BiLO.fit`` / ``hybrid.PINN.fit`` for this problem and data."""
+    from inverse.problem import as_points
+
+    disc = data.disc
+    theta0 = problem.theta_init()
+    init = theta0(disc.x_res) if callable(theta0) else dict(theta0)
+    comm = disc.comm if disc.distributed and disc.comm.size > 1 else None
+    return {
+        "x_res": disc.x_res,
+        "x_dat": as_points(disc.x_dat),
+        "u_dat": data.u_obs,
+        "theta_init": init,
+        "u_ref": data.u_ref,
+        "x_ref": as_points(disc.x_ref),
+        "device": options.device,
+        "dtype": options.dtype,
+        "seed": data.seed,
+        "progress": options.progress and disc.comm.rank == 0,
+        "comm": comm,
+    }
+
+
+def strong_form(problem: AbstractInverseProblem, data: InverseData) -> AbstractPDE:
+    """The strong form on this discretisation (the problem's, unless the mesh shapes it)."""
+    return data.disc.pde if data.disc.pde is not None else problem.pde
+
+
+def regularizer(
+    problem: AbstractInverseProblem, base: RegularizerConfig, w_reg: float | None
+) -> RegularizerConfig:
+    """The field's regulariser at weight ``w_reg`` (None: the config's weight); scalars: the config's."""
+    f = problem.unknowns
+    if not isinstance(f, Field):
+        return base
+    return replace(base, kind=f.regularizer, weight=base.weight if w_reg is None else w_reg)
+
+
+def refuse_w_reg(problem: AbstractInverseProblem, w_reg: float | None) -> str | None:
+    """A regularisation weight makes sense for a field unknown only."""
+    if w_reg is not None and not isinstance(problem.unknowns, Field):
+        return "w_reg applies to a field unknown; this problem has scalar unknowns"
+    return None
+
+
+def fidelity(history: list[dict[str, Any]]) -> dict[str, float]:
+    """Gradient fidelity against the exact gradient: at the first check and the median over checks.
+
+    At the first check (fine-tuning step ``fidelity_every``) the data gradient is still large;
+    near the optimum both gradients vanish and their direction is dominated by the NN-vs-FEM
+    discretisation gap, so the median alone would understate fidelity.
+    """
+    rows = [h for h in history if "fidelity_cos" in h]
+    if not rows:
+        return {}
+    out = {
+        "grad_cos_first": float(rows[0]["fidelity_cos"]),
+        "grad_rel_err_first": float(rows[0]["fidelity_rel"]),
+        "grad_cos": float(np.median([h["fidelity_cos"] for h in rows])),
+        "grad_rel_err": float(np.median([h["fidelity_rel"] for h in rows])),
+    }
+    if "fidelity_norm_ratio" in rows[0]:
+        out["grad_norm_ratio"] = float(np.median([h["fidelity_norm_ratio"] for h in rows]))
+    return out
+
+
+def network_result(
+    label: str, problem: AbstractInverseProblem, data: InverseData, res: FitResult, *, wall_s: float
+) -> InverseResult:
+    """The layer's result of a network fit (θ or f_V, u_NN, cost, fidelity, rank checksums)."""
+    extra: dict[str, Any] = {}
+    disc = data.disc
+    if disc.distributed and disc.comm.size > 1:
+        # data parallelism keeps every rank's weights identical: record each rank's checksum
+        checksum = float(sum(float(p.detach().double().sum()) for p in res.model.parameters()))
+        extra["rank_weight_checksums"] = disc.comm.allgather(checksum)
+    return InverseResult(
+        method=label,
+        theta=dict(res.theta),
+        field=res.function if isinstance(problem.unknowns, Field) else None,
+        u=res.predict,
+        u_is_network=True,
+        cost=Cost(wall_s=wall_s, steps=res.steps, s_per_step=res.s_per_step),
+        history=res.history,
+        diagnostics=fidelity(res.history),
+        extra=extra,
+        trained=res,
+    )

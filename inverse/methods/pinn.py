@@ -1,0 +1,71 @@
+"""The PINN baseline as a method of the layer (hybrid.PINN): one loss, residual + w_dat·data."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import ClassVar, final
+
+import hybrid
+from inverse.method import (
+    AbstractMethod,
+    InverseData,
+    InverseResult,
+    RunOptions,
+    Timer,
+    non_negative,
+    positive,
+)
+from inverse.methods.networks import fit_arguments, network_result, refuse_w_reg, regularizer, strong_form
+from inverse.problem import AbstractInverseProblem
+
+
+@final
+@dataclass(frozen=True, kw_only=True)
+class PINN(AbstractMethod):
+    """Physics-informed neural network: pre-train at θ0, then minimise L_res + w_dat·L_dat (+ w_reg·R).
+
+    Pre-training does not depend on the data weights, so the runs of one seed share it (the
+    data's ``cache``): each is charged its own fine-tuning plus the shared pre-training.
+
+    Attributes:
+        config: The PINN settings of the comparison.
+        w_dat: Weight of the data loss (None: the config's).
+        w_reg: Weight of the field's regulariser (None: the config's).
+        lr_theta: Learning rate of θ or V (None: the config's).
+    """
+
+    name: ClassVar[str] = "pinn"
+    config_key: ClassVar[str] = "pinn"
+    config: hybrid.PINNConfig = field(default_factory=hybrid.PINNConfig)
+    w_dat: float | None = None
+    w_reg: float | None = None
+    lr_theta: float | None = None
+
+    def __post_init__(self) -> None:
+        positive(self.name, w_dat=self.w_dat, lr_theta=self.lr_theta)
+        non_negative(self.name, w_reg=self.w_reg)
+
+    def refuse(self, problem: AbstractInverseProblem) -> str | None:
+        """The PINN needs the strong form only; a regularisation weight needs a field."""
+        return refuse_w_reg(problem, self.w_reg)
+
+    def run(self, problem: AbstractInverseProblem, data: InverseData, options: RunOptions) -> InverseResult:
+        """Fine-tune from this seed's shared pre-training (made on first use)."""
+        cfg, fine = self.config, self.config.finetune
+        fine = replace(
+            fine,
+            w_dat=fine.w_dat if self.w_dat is None else self.w_dat,
+            lr_theta=fine.lr_theta if self.lr_theta is None else self.lr_theta,
+            regularizer=regularizer(problem, fine.regularizer, self.w_reg),
+        )
+        args = fit_arguments(problem, data, options)
+        key = ("pinn-pretraining", replace(cfg, finetune=hybrid.PINNFinetuneConfig(steps=0)))
+        if key not in data.cache:
+            clock = Timer()
+            only_pre = replace(cfg, finetune=replace(cfg.finetune, steps=0))
+            data.cache[key] = (hybrid.PINN(only_pre).fit(strong_form(problem, data), **args), clock())
+        pretrained, pre_wall = data.cache[key]
+        res = hybrid.PINN(replace(cfg, finetune=fine)).fit(
+            strong_form(problem, data), **args, pretrained=pretrained
+        )
+        return network_result(self.label, problem, data, res, wall_s=res.wall_s + pre_wall)

@@ -1,0 +1,268 @@
+"""One runner for every comparison: seeds × methods on the same data, metrics, validation, report.
+
+Metrics are defined here once for every method and problem:
+
+- ``rel_err[<name>]`` = |θ̂ − θ*| / |θ*| for each scalar unknown;
+- ``field_rel_l2`` = ‖f̂ − f*‖ / ‖f*‖ with the problem's field quadrature, plus the
+  problem's own ``field_metrics``;
+- ``u_rel_l2``: a network's u against the FEM solve at its *own* estimate (validation);
+- ``data_mse`` = mean_j (u(x_j) − d_j)² of the method's state at the observations;
+- each method's diagnostics (gradient fidelity, solve counts, convergence).
+"""
+
+from __future__ import annotations
+
+import time
+import typing
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass, field, is_dataclass
+from pathlib import Path
+from typing import Any, final
+
+import numpy as np
+
+from fem.metrics import relative_l2_error
+from fem.parallel import print0
+from inverse.method import AbstractMethod, InverseData, InverseResult, RunOptions
+from inverse.problem import AbstractInverseProblem, Discretisation, Field, Theta, as_points
+from inverse.report import Report
+
+Plots = Callable[[AbstractInverseProblem, Discretisation, dict[str, InverseResult], Path], list[Path]]
+"""``plots(problem, disc, results of seed 0, out) -> written paths``; called on every rank."""
+
+
+@final
+@dataclass(frozen=True, kw_only=True)
+class Study:
+    """A comparison's run: the problem, each method family's config, seeds and default methods.
+
+    Attributes:
+        problem: The inverse problem.
+        configs: Method configs by ``config_key`` (``{"bilo": BiLOConfig(...), ...}``); a method
+            whose key is absent uses its config's defaults.
+        seeds: Seeds 0..seeds-1 (each draws its own noise and initialises the networks).
+        methods: The default ``--methods``.
+        threads: torch CPU threads (None: torch's default).
+    """
+
+    problem: AbstractInverseProblem
+    configs: Mapping[str, Any] = field(default_factory=dict)
+    seeds: int = 1
+    methods: str = "bilo,pinn"
+    threads: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.seeds < 1:
+            raise ValueError(f"seeds must be >= 1, got {self.seeds}")
+
+
+def solve(
+    problem: AbstractInverseProblem,
+    method: AbstractMethod,
+    data: InverseData | None = None,
+    *,
+    noise: float = 0.0,
+    seed: int = 0,
+    options: RunOptions | None = None,
+) -> InverseResult:
+    """Solve ``problem`` with ``method``: ``solve(problem, BiLO(config))``. Collective.
+
+    Args:
+        problem: The inverse problem.
+        method: Any registered method (``inverse.methods``).
+        data: The data (default: :func:`make_data` with ``noise`` and ``seed`` on COMM_WORLD).
+        noise: σ of the Gaussian noise when the data are made here.
+        seed: Seed of the noise and the networks when the data are made here.
+        options: Device, dtype, progress.
+
+    Raises:
+        ValueError: The method cannot solve this problem (one line, before any work).
+    """
+    reason = method.refuse(problem)
+    if reason is not None:
+        raise ValueError(f"{method.label} cannot solve {problem.name}: {reason}")
+    if data is None:
+        from mpi4py import MPI
+
+        data = make_data(problem, problem.discretise(MPI.COMM_WORLD), noise=noise, seed=seed)
+    return method.solve(problem, data, options)
+
+
+def make_data(
+    problem: AbstractInverseProblem,
+    disc: Discretisation,
+    *,
+    noise: float,
+    seed: int,
+    u_true: np.ndarray | None = None,
+    u_ref: np.ndarray | None = None,
+) -> InverseData:
+    """The observations at the truth (plus noise) and the pre-training reference at the guess."""
+    if u_true is None:
+        u_true = problem.forward(disc, problem.theta_true(), disc.x_dat, truth=True)
+    if u_ref is None:
+        u_ref = problem.forward(disc, problem.theta_init(), disc.x_ref)
+    return InverseData(
+        disc=disc, u_obs=problem.noise(u_true, noise, seed, disc), u_ref=u_ref, seed=seed, noise=noise
+    )
+
+
+def estimate_metrics(problem: AbstractInverseProblem, disc: Discretisation, theta: Theta) -> dict[str, float]:
+    """Errors of an estimate against the truth (no state involved). Collective for fields."""
+    u = problem.unknowns
+    if not isinstance(u, Field):
+        assert not callable(theta)
+        return {
+            f"rel_err[{n}]": abs(float(theta[n]) - t) / abs(t) for n, t in zip(u.names, u.truth, strict=True)
+        }
+    assert callable(theta) and disc.x_field is not None and disc.w_field is not None
+    values, truth = theta(disc.x_field), problem.truth(disc.x_field)
+    out = {"field_rel_l2": relative_l2_error(values, truth, weights=disc.w_field, comm=disc.metric_comm)}
+    for metric in problem.field_metrics:
+        out.update(metric(values, truth, disc.w_field, disc.metric_comm))
+    return out
+
+
+def evaluate(
+    problem: AbstractInverseProblem, data: InverseData, result: InverseResult
+) -> tuple[dict[str, float], list[str]]:
+    """The metrics of one result (collective), and notes on what could not be evaluated."""
+    disc, notes = data.disc, []
+    metrics = estimate_metrics(problem, disc, result.estimate)
+    bad = problem.inadmissible(result.estimate, disc)
+    if result.u_is_network and result.u is not None:
+        if bad is None:
+            u_fem = problem.forward(disc, result.estimate, disc.x_u)
+            metrics["u_rel_l2"] = relative_l2_error(
+                result.u(as_points(disc.x_u)), u_fem, weights=disc.w_u, comm=disc.metric_comm
+            )
+        else:
+            notes.append(f"{result.method} seed {data.seed}: {bad}; no FEM validation")
+    if result.u is not None:
+        u_dat = result.u(as_points(disc.x_dat))
+    else:
+        u_dat = (
+            problem.forward(disc, result.estimate, disc.x_dat)
+            if bad is None
+            else np.full(len(data.u_obs), np.nan)
+        )
+    metrics["data_mse"] = disc.global_mean((u_dat - data.u_obs) ** 2)
+    metrics.update(result.diagnostics)
+    return metrics, notes
+
+
+def run_study(
+    study: Study,
+    methods: Mapping[str, AbstractMethod],
+    *,
+    noise: float,
+    preset: str,
+    options: RunOptions,
+    comm: Any,
+    out: Path | None = None,
+    plots: Plots | None = None,
+    log: Callable[[str], None] = print0,
+) -> tuple[Report, dict[str, InverseResult]]:
+    """Run every method on every seed's data, evaluate, write the report and the plots.
+
+    Args:
+        study: The problem, configs and seeds.
+        methods: Label -> method.
+        noise: σ of the observation noise.
+        preset: The preset's name (for the report).
+        options: Device, dtype, progress.
+        comm: The communicator.
+        out: Output folder (None: write nothing).
+        plots: The comparison's figures of seed 0.
+        log: Progress lines.
+
+    Returns:
+        The report and the results of seed 0.
+    """
+    problem = study.problem
+    for label, method in methods.items():
+        reason = method.refuse(problem)
+        if reason is not None:
+            raise ValueError(f"{label} cannot solve {problem.name}: {reason}")
+    t0 = time.perf_counter()
+    disc = problem.discretise(comm)
+    u_true = problem.forward(disc, problem.theta_true(), disc.x_dat, truth=True)
+    u_ref = problem.forward(disc, problem.theta_init(), disc.x_ref)
+    log(
+        f"[{problem.name}] preset {preset}, noise {noise}, {comm.size} rank(s), device {options.device}; "
+        f"set-up {time.perf_counter() - t0:.1f} s"
+    )
+    report = Report(
+        problem=problem.name,
+        preset=preset,
+        noise=noise,
+        seeds=study.seeds,
+        ranks=comm.size,
+        device=str(options.device),
+        config=_config(study, methods),
+    )
+    report.notes.append(problem.describe())
+    report.reference_rows.update({k: dict(v) for k, v in problem.published.items()})
+    report.baseline_rows["initial guess"] = estimate_metrics(problem, disc, problem.theta_init())
+    log(f"[{problem.name}] initial guess: " + _fmt(report.baseline_rows["initial guess"]))
+    first: dict[str, InverseResult] = {}
+    for seed in range(study.seeds):
+        # one data set per seed, shared by every method
+        data = make_data(problem, disc, noise=noise, seed=seed, u_true=u_true, u_ref=u_ref)
+        for label, method in methods.items():
+            log(f"[{problem.name}] seed {seed}: {label}")
+            result = method.solve(problem, data, options)
+            metrics, notes = evaluate(problem, data, result)
+            record = report.record(label)
+            record.add(
+                metrics, wall_s=result.cost.wall_s, steps=result.cost.steps, s_per_step=result.cost.s_per_step
+            )
+            for key, value in result.extra.items():
+                record.extra.setdefault(key, []).append(value)
+            if result.notes:
+                record.extra.setdefault("stop_reason", []).extend(result.notes)
+            report.notes += notes
+            log(f"    {_fmt(metrics)}, {result.cost.wall_s:.1f} s")
+            if seed == 0:
+                first[label] = result
+    if out is not None:
+        if comm.rank == 0:
+            out.mkdir(parents=True, exist_ok=True)
+        comm.barrier()  # writers below may be collective and need the folder
+        written = plots(problem, disc, first, out) if plots is not None else []
+        if comm.rank == 0:
+            written = report.write(out) + written
+            print(report.table())
+            print("\nwrote " + ", ".join(str(p) for p in written), flush=True)
+    return report, first
+
+
+def _fmt(metrics: Mapping[str, float]) -> str:
+    return ", ".join(f"{k} {v:.4g}" for k, v in metrics.items())
+
+
+def _config(study: Study, methods: Mapping[str, AbstractMethod]) -> dict[str, Any]:
+    def plain(obj: Any) -> Any:
+        return asdict(obj) if is_dataclass(obj) and not isinstance(obj, type) else obj
+
+    return {
+        "problem": plain(study.problem),
+        "seeds": study.seeds,
+        "configs": {k: plain(v) for k, v in study.configs.items()},
+        "methods": {label: {k: plain(v) for k, v in m.options().items()} for label, m in methods.items()},
+    }
+
+
+def configure(
+    study: Study, name: str, options: Mapping[str, Any], registry: Mapping[str, Any]
+) -> AbstractMethod:
+    """The method ``name`` of the registry with the study's config and the given options."""
+    cls, fixed = registry[name]
+    config = study.configs.get(cls.config_key)
+    expected = typing.get_type_hints(cls)["config"]
+    if config is not None and not isinstance(config, expected):
+        raise TypeError(f"{name} reads configs[{cls.config_key!r}] as a {expected.__name__}, "
+                        f"got a {type(config).__name__}")
+    kwargs = {**fixed, **options}
+    method: AbstractMethod = cls(**kwargs) if config is None else cls(config=config, **kwargs)
+    return method

@@ -1,0 +1,94 @@
+"""The shared command line (methods parsed against the typed method classes) and the report."""
+
+import json
+import math
+
+import pytest
+
+pytest.importorskip("fem")
+pytest.importorskip("dolfinx")
+
+from comparisons import poisson  # noqa: E402
+from inverse import PINN, BiLO  # noqa: E402
+from inverse.cli import float_tuple, parse_methods, split_top_level  # noqa: E402
+from inverse.report import Report, summarize  # noqa: E402
+
+STUDY = poisson.PRESETS["smoke"][0]()
+
+
+def test_parse_methods_with_typed_options_and_the_study_configs():
+    methods = parse_methods("bilo, pinn(w_dat=10),pinn(w_dat=1e3, w_reg=0),adjoint_gd(w_reg=0.01)", STUDY)
+    assert list(methods) == ["bilo", "pinn(w_dat=10)", "pinn(w_dat=1000,w_reg=0)", "adjoint_gd(w_reg=0.01)"]
+    p = methods["pinn(w_dat=1000,w_reg=0)"]
+    assert isinstance(p, PINN) and p.w_dat == 1000.0 and p.w_reg == 0.0
+    assert p.config is STUDY.configs["pinn"]  # the preset's config, not a default one
+    assert isinstance(methods["bilo"], BiLO) and methods["bilo"].config is STUDY.configs["bilo"]
+    assert methods["adjoint_gd(w_reg=0.01)"].optimizer == "gd"
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("bilo,fno", "unknown method 'fno'"),
+        ("pinn(w=1)", "has no option 'w'"),
+        ("pinn(w_dat=abc)", "is not a number"),
+        ("pinn(w_dat=nan)", "must be finite"),
+        ("pinn(w_dat=-100)", "w_dat must be > 0"),
+        ("bilo(lr_theta=0)", "lr_theta must be > 0"),
+        ("adjoint(w_reg=-1)", "w_reg must be >= 0"),
+        ("adjoint_gd(optimizer=tao)", "has no option 'optimizer'"),
+        ("pinn(w_dat=1", "unbalanced"),
+        ("bilo,bilo", "twice"),
+        ("", "empty"),
+    ],
+)
+def test_parse_methods_errors(text, message):
+    with pytest.raises(ValueError, match=message):
+        parse_methods(text, STUDY)
+
+
+def test_split_and_float_tuple():
+    assert split_top_level("a(x=1,y=2), b ,") == ["a(x=1,y=2)", "b"]
+    assert float_tuple(("a", "b"))("2,3") == (2.0, 3.0)
+    import argparse
+
+    for bad in ("1", "1,inf", "x,1"):
+        with pytest.raises(argparse.ArgumentTypeError):
+            float_tuple(("a", "b"))(bad)
+
+
+def test_help_lists_presets_and_method_options(capsys):
+    with pytest.raises(SystemExit) as exc:
+        poisson.main(["--help"])
+    assert exc.value.code == 0
+    out = capsys.readouterr().out
+    assert "'smoke'" in out and "pinn(w_dat, w_reg, lr_theta)" in out
+
+
+def test_summarize_and_report(tmp_path):
+    s = summarize([1.0, 3.0, float("nan")])
+    assert s == {"mean": 2.0, "std": math.sqrt(2.0), "n": 2}
+    rep = Report(problem="p", preset="smoke", noise=0.0, seeds=2, ranks=1, device="cpu", config={"a": 1})
+    rep.record("bilo").add({"rel_err[rD]": 0.1, "u_rel_l2": 0.01}, wall_s=1.0, steps=10, s_per_step=0.1)
+    rep.record("bilo").add({"rel_err[rD]": 0.3, "u_rel_l2": 0.03}, wall_s=2.0, steps=10, s_per_step=0.2)
+    rep.reference_rows["paper"] = {"rel_err[rD]": 0.05}
+    rep.write(tmp_path)
+    js = json.loads((tmp_path / "report.json").read_text())
+    assert set(js) >= {"problem", "preset", "noise", "seeds", "ranks", "device", "config", "methods"}
+    m = js["methods"]["bilo"]
+    assert m["metrics"]["rel_err[rD]"]["mean"] == pytest.approx(0.2)
+    assert m["metrics"]["rel_err[rD]"]["n"] == 2
+    assert m["wall_s"] == 3.0 and m["steps"] == 10
+    md = (tmp_path / "report.md").read_text()
+    assert "| bilo |" in md and "published, not run" in md
+
+
+def test_a_config_of_the_wrong_type_is_refused():
+    from dataclasses import replace
+
+    from inverse.methods import METHODS
+    from inverse.runner import configure
+
+    wrong = replace(STUDY, configs={**STUDY.configs, "pinn": STUDY.configs["bilo"]})
+    with pytest.raises(TypeError, match=r"pinn reads configs\['pinn'\] as a PINNConfig, got a BiLOConfig"):
+        configure(wrong, "pinn", {}, METHODS)

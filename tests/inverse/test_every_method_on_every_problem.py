@@ -1,0 +1,88 @@
+"""Every registered method on every comparison's problem: it runs and gives finite metrics, or it
+refuses the problem with a one-line reason before any work (e.g. the adjoint on a transient problem).
+"""
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+pytest.importorskip("fem")
+pytest.importorskip("dolfinx")
+
+from mpi4py import MPI  # noqa: E402
+
+from comparisons import darcy, fisher_kpp, poisson  # noqa: E402
+from hybrid import FunctionNetworkConfig, NetworkConfig, PretrainConfig  # noqa: E402
+from inverse import METHODS, AdjointConfig, evaluate, make_data  # noqa: E402
+from inverse.runner import configure  # noqa: E402
+
+# Tiny problems and five steps per level: this checks the wiring, not accuracy.
+PROBLEMS = {
+    "fisher_kpp": replace(
+        fisher_kpp.PRESETS["smoke"][0](),
+        problem=fisher_kpp.FisherKPPProblem(
+            cells=10, steps=10, fidelity_cells=8, fidelity_steps=8, n_res=6, n_dat=4
+        ),
+    ),
+    "poisson": replace(
+        poisson.PRESETS["smoke"][0](), problem=poisson.PoissonProblem(cells=40, n_res=11, n_dat=6, n_eval=21)
+    ),
+    "darcy": replace(darcy.PRESETS["smoke"][0](), problem=darcy.DarcyProblem(cells=4)),
+}
+REFUSED = {("fisher_kpp", name): "stationary" for name in ("adjoint", "adjoint_tao", "adjoint_gd")}
+REFUSED[("fisher_kpp", "adjoint_nn")] = "field unknown of a stationary problem"
+
+
+def _tiny(study):
+    configs = dict(study.configs)
+    for key in ("bilo", "pinn"):
+        c = configs[key]
+        configs[key] = replace(
+            c,
+            network=NetworkConfig(depth=3, width=8),
+            function_network=FunctionNetworkConfig(depth=2, width=8),
+            pretrain=PretrainConfig(steps=5),
+            finetune=replace(c.finetune, steps=5),
+            **({"log_every": 1} if key == "bilo" else {}),
+        )
+    configs["bilo"] = replace(configs["bilo"], finetune=replace(configs["bilo"].finetune, fidelity_every=5))
+    cfg = configs.get("adjoint", AdjointConfig())
+    configs["adjoint"] = replace(cfg, max_iter=5, gd_max_iter=5)
+    return replace(study, configs=configs)
+
+
+@pytest.mark.parametrize("problem_name", list(PROBLEMS))
+def test_every_registered_method_runs_or_refuses(problem_name):
+    study = _tiny(PROBLEMS[problem_name])
+    problem = study.problem
+    disc = problem.discretise(MPI.COMM_WORLD)
+    data = make_data(problem, disc, noise=0.01, seed=0)
+    for name in METHODS:
+        method = configure(study, name, {}, METHODS)
+        if (problem_name, name) in REFUSED:
+            reason = method.refuse(problem)
+            assert reason is not None and REFUSED[problem_name, name] in reason, (name, reason)
+            assert "\n" not in reason
+            with pytest.raises(ValueError, match=f"cannot solve {problem.name}"):
+                method.solve(problem, data)
+            continue
+        assert method.refuse(problem) is None, name
+        result = method.solve(problem, data)
+        metrics, _ = evaluate(problem, data, result)
+        assert metrics and all(np.isfinite(v) for v in metrics.values()), (name, metrics)
+        assert result.cost.steps >= 0 and result.cost.wall_s > 0, name
+        if name == "bilo":
+            # the fidelity check ran against the exact gradient (FEM differences or the adjoint)
+            assert "grad_cos" in metrics and -1 - 1e-12 <= metrics["grad_cos"] <= 1 + 1e-12
+
+
+@pytest.mark.parametrize("problem_name", list(PROBLEMS))
+def test_prior_draws_are_admissible_distinct_and_reproducible(problem_name):
+    # the operator-learning data sets (issue 2.3) sample the problem's prior and solve the FEM there
+    problem = PROBLEMS[problem_name].problem
+    disc = problem.discretise(MPI.COMM_WORLD)
+    draws = [problem.sample_prior(np.random.default_rng(s)) for s in (0, 0, 1)]
+    u = [problem.forward(disc, d, disc.x_dat) for d in draws]
+    assert all(problem.inadmissible(d, disc) is None for d in draws)
+    assert np.array_equal(u[0], u[1]) and not np.allclose(u[0], u[2])
