@@ -9,8 +9,9 @@ One derivative costs one forward and one adjoint solve:
 
 * forward: A u = b with A = ∂F/∂u (``ufl.derivative`` of F) and b = −F(0, m; ·);
 * adjoint: Aᵀ λ = Bᵀ(B u − d) with homogeneous Dirichlet data, solved with the same
-  assembled operator and the same KSP/preconditioner (A is symmetric after the
-  symmetric Dirichlet lifting, so Aᵀ = A);
+  assembled operator and the same KSP/preconditioner: a plain solve when A is symmetric
+  (checked at every assembly; the Dirichlet lifting is symmetric), a transposed solve
+  (``KSPSolveTranspose``, the same LU factors) when it is not, e.g. with advection;
 * derivative (the dual vector, a PETSc Vec): dJ = −∂F/∂m(u, m; λ)[q] + Σ_k ∂R_k/∂m[q],
   one vector assembly of a form taken with ``ufl.derivative`` from the same F;
 * gradient (its Riesz representative in L²(Q)): M g = dJ with the mass matrix of the
@@ -257,6 +258,7 @@ class ReducedFunctional:
         _set_options(self.ksp, self.solver_config.prefix, dict(self.solver_config.state_options))
         self._init_riesz()
 
+        self._symmetric = True
         self.n_forward = 0
         self.n_adjoint = 0
         self.n_riesz = 0
@@ -332,7 +334,14 @@ class ReducedFunctional:
 
     # ----------------------------------------------------------------------------- solves
     def _solve(self, b: PETSc.Vec, x: PETSc.Vec, what: str) -> None:
-        self.ksp.solve(b, x)
+        # The adjoint system is the transpose of the tangent, (∂F/∂u)ᵀ λ = Bᵀr: a transposed solve
+        # with the same operator and factorisation when A is not symmetric (e.g. advection); a
+        # plain solve, the same system, when it is (a transposed triangular solve would only
+        # change the round-off).
+        if what == "adjoint" and not self._symmetric:
+            self.ksp.solveTranspose(b, x)
+        else:
+            self.ksp.solve(b, x)
         reason = converged_reason(self.ksp)
         if reason < 0:
             raise RuntimeError(f"{what} solve did not converge (KSP reason {reason}, "
@@ -348,6 +357,10 @@ class ReducedFunctional:
         # the form-first signature, not the registered "into this Mat/Vec" one called here.
         dolfinx.fem.petsc.assemble_matrix(self.A, self._a, bcs=self.bcs)  # type: ignore[misc, arg-type]
         self.A.assemble()
+        # symmetric to round-off (Dirichlet rows and columns are both eliminated): checked on
+        # every assembly, O(nnz), since the coefficient may change it
+        scale = cast(float, self.A.norm())  # Frobenius (a pair only for NORM_1_AND_2)
+        self._symmetric = bool(self.A.isSymmetric(1e-13 * scale))
         with self._b.localForm() as b_local:
             b_local.set(0.0)
         dolfinx.fem.petsc.assemble_vector(self._b, self._L)  # type: ignore[arg-type]

@@ -49,3 +49,14 @@ def test_smoke_preset_runs_every_method_and_recovers_k(tmp_path):
     # the networks' u agrees with a FEM solve at their own k (measured 0.0035 and 0.016)
     for label in ("bilo", "pinn"):
         assert js["methods"][label]["metrics"]["u_rel_l2"]["mean"] < 0.1
+
+
+def test_example_runs_as_a_script_by_path():
+    # `python examples/reaction_diffusion.py` (the README's command) needs the installed packages
+    # only, not the repository root on sys.path
+    import subprocess
+
+    proc = subprocess.run([sys.executable, str(EXAMPLE), "--help"], capture_output=True, text=True,
+                          cwd=EXAMPLE.parent, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "python examples/reaction_diffusion.py" in proc.stdout and "'smoke'" in proc.stdout
