@@ -10,7 +10,7 @@ venv:
 	@bash scripts/bootstrap.sh
 
 # What ruff and mypy check: these packages, those of them that exist.
-LINT_PATHS := $(wildcard fem hybrid adjoint inverse comparisons bench tests)
+LINT_PATHS := $(wildcard fem hybrid adjoint inverse comparisons bench tests examples)
 
 # ruff (rules in pyproject.toml), then mypy: strict on fem, hybrid, adjoint and inverse, lax on the
 # comparisons, the benchmarks and the tests (pyproject.toml says why). Both run even if the first
