@@ -12,6 +12,7 @@ the method itself, so ``pinn(w_dat=-100)`` is refused before any work.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import math
 import sys
 import typing
@@ -260,13 +261,7 @@ class Comparison:
             if args.threads is not None and args.threads < 1:
                 raise ValueError(f"--threads must be >= 1, got {args.threads}")
             if args.seeds is not None:
-                study = Study(
-                    problem=study.problem,
-                    configs=study.configs,
-                    seeds=args.seeds,
-                    methods=study.methods,
-                    threads=study.threads,
-                )
+                study = dataclasses.replace(study, seeds=args.seeds)
             methods = parse_methods(args.methods or study.methods, study)
             for label, m in methods.items():
                 reason = m.refuse(study.problem)

@@ -14,6 +14,7 @@ import abc
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any, Literal, final
 
 import numpy as np
@@ -235,7 +236,7 @@ class AbstractInverseProblem(abc.ABC):
     fem_degree: int = 1
     linear: bool = True
     noise_seed: int = 0
-    published: Mapping[str, Mapping[str, float]] = {}
+    published: Mapping[str, Mapping[str, float]] = MappingProxyType({})
     field_metrics: tuple[AbstractFieldMetric, ...] = ()
 
     @property
