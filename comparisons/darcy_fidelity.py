@@ -41,7 +41,7 @@ from hybrid import DataParallel
 from hybrid.bilo import function_fidelity, gradient_agreement
 from hybrid.local_operator import HybridModel
 from inverse import BiLO, Discretisation, RunOptions, make_data
-from inverse.adjoint_bridge import AdjointConfig, function_gradient, reduced_functional
+from inverse.adjoint_bridge import data_misfit, function_gradient
 
 # -
 
@@ -68,9 +68,7 @@ def gradients(
     z = model.expand(xt)
     loss = (model.u(xt, z) - torch.as_tensor(d, dtype=p.dtype, device=p.device)).square().sum() / n
     (g_z,) = torch.autograd.grad(loss, z, retain_graph=True)
-    rf = reduced_functional(
-        problem, disc, d, cfg=AdjointConfig(), w_reg=0.0, with_map=False, regularize=False
-    )
+    rf = data_misfit(problem, disc, d)
     exact = function_gradient(rf)
     g_exact, g_bilo = function_fidelity(model, DataParallel(comm if comm.size > 1 else None), exact, loss)
     with torch.no_grad():

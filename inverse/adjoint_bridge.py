@@ -138,6 +138,16 @@ def reduced_functional(
     )
 
 
+def data_misfit(problem: AbstractInverseProblem, disc: Discretisation,
+                u_obs: np.ndarray) -> adjoint.ReducedFunctional:
+    """J(a) = ½Σ_j (u(x_j) − d_j)² of the nodal coefficient a itself (no map, no regulariser).
+
+    The functional behind the hybrid methods' exact data gradient (:func:`function_gradient`).
+    """
+    return reduced_functional(problem, disc, u_obs, cfg=AdjointConfig(), w_reg=0.0, with_map=False,
+                              regularize=False)
+
+
 def function_gradient(rf: adjoint.ReducedFunctional) -> FunctionGradient:
     """dL/da at the nodes of a P1 coefficient by one adjoint solve, for the hybrid methods' check.
 
@@ -159,6 +169,5 @@ def coefficient_at(rf: adjoint.ReducedFunctional, m: np.ndarray):  # type: ignor
 
 def state_at(rf: adjoint.ReducedFunctional, m: np.ndarray):  # type: ignore[no-untyped-def]
     """The adjoint's own state u(m) as a function of points. Collective when called."""
-    u = rf.state(m)
-    u_copy = u.copy()
-    return lambda x: fem.PointEvaluator(u_copy.function_space, x).evaluate(u_copy)
+    u = rf.state(m)  # a copy: later solves of rf leave it alone
+    return lambda x: fem.PointEvaluator(u.function_space, x).evaluate(u)

@@ -25,7 +25,7 @@ import torch
 from mpi4py import MPI
 
 from fem.parallel import run_collectively
-from inverse.method import AbstractMethod, RunOptions
+from inverse.method import AbstractMethod, RunOptions, method_label
 from inverse.methods import METHODS
 from inverse.report import Report
 from inverse.runner import Plots, Study, configure, run_study
@@ -106,7 +106,7 @@ def parse_methods(
                     f"method {name!r} has no option {key!r}; options: {', '.join(types) or 'none'}"
                 )
             options[key] = _convert(val, types[key], f"option {key} of {name!r}")
-        label = name + ("(" + ",".join(f"{k}={_fmt(v)}" for k, v in options.items()) + ")" if options else "")
+        label = method_label(name, options)
         if label in out:
             raise ValueError(f"--methods lists a method twice: {label}")
         try:
@@ -116,12 +116,6 @@ def parse_methods(
     if not out:
         raise ValueError("--methods is empty")
     return out
-
-
-def _fmt(v: Any) -> str:
-    if isinstance(v, float):
-        return str(int(v)) if v.is_integer() and abs(v) < 1e15 else repr(v)
-    return str(v)
 
 
 def non_negative_float(text: str) -> float:
@@ -264,9 +258,7 @@ class Comparison:
                 study = dataclasses.replace(study, seeds=args.seeds)
             methods = parse_methods(args.methods or study.methods, study)
             for label, m in methods.items():
-                reason = m.refuse(study.problem)
-                if reason is not None:
-                    raise ValueError(f"{label} cannot solve {study.problem.name}: {reason}")
+                m.check(study.problem, label)
         except ValueError as exc:
             p.error(str(exc))
         device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")

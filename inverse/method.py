@@ -11,7 +11,7 @@ from __future__ import annotations
 import abc
 import dataclasses
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
 from typing import Any, ClassVar, Literal, final
 
@@ -151,25 +151,36 @@ class AbstractMethod(abc.ABC):
     @property
     def label(self) -> str:
         """``name`` or ``name(opt=value,...)``."""
-        opts = self.options()
-        if not opts:
-            return self.name
-        return f"{self.name}(" + ",".join(f"{k}={_fmt(v)}" for k, v in opts.items()) + ")"
+        return method_label(self.name, self.options())
+
+    def check(self, problem: AbstractInverseProblem, label: str | None = None) -> None:
+        """Raise a one-line ``ValueError`` if this method cannot solve ``problem``.
+
+        Args:
+            problem: The problem.
+            label: The name to give in the message (default :attr:`label`).
+        """
+        reason = self.refuse(problem)
+        if reason is not None:
+            raise ValueError(f"{label or self.label} cannot solve {problem.name}: {reason}")
 
     def solve(
         self, problem: AbstractInverseProblem, data: InverseData, options: RunOptions | None = None
     ) -> InverseResult:
         """Solve ``problem`` on ``data``; refuses with a one-line ``ValueError`` what it cannot do."""
-        reason = self.refuse(problem)
-        if reason is not None:
-            raise ValueError(f"{self.label} cannot solve {problem.name}: {reason}")
+        self.check(problem)
         return self.run(problem, data, options if options is not None else RunOptions())
 
 
-def _fmt(v: Any) -> str:
-    if isinstance(v, float) and v.is_integer() and abs(v) < 1e15:
-        return str(int(v))
-    return repr(v) if isinstance(v, float) else str(v)
+def method_label(name: str, options: Mapping[str, Any]) -> str:
+    """``name`` or ``name(opt=value,...)``, with whole floats written as integers (``w_dat=100``)."""
+
+    def fmt(v: Any) -> str:
+        if isinstance(v, float):
+            return str(int(v)) if v.is_integer() and abs(v) < 1e15 else repr(v)
+        return str(v)
+
+    return name + ("(" + ",".join(f"{k}={fmt(v)}" for k, v in options.items()) + ")" if options else "")
 
 
 def positive(owner: str, **values: float | None) -> None:

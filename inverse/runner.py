@@ -78,9 +78,7 @@ def solve(
     Raises:
         ValueError: The method cannot solve this problem (one line, before any work).
     """
-    reason = method.refuse(problem)
-    if reason is not None:
-        raise ValueError(f"{method.label} cannot solve {problem.name}: {reason}")
+    method.check(problem)
     if data is None:
         from mpi4py import MPI
 
@@ -181,9 +179,7 @@ def run_study(
     """
     problem = study.problem
     for label, method in methods.items():
-        reason = method.refuse(problem)
-        if reason is not None:
-            raise ValueError(f"{label} cannot solve {problem.name}: {reason}")
+        method.check(problem, label)
     t0 = time.perf_counter()
     disc = problem.discretise(comm)
     u_true = problem.forward(disc, problem.theta_true(), disc.x_dat, truth=True)

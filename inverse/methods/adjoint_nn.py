@@ -16,7 +16,7 @@ import numpy as np
 import torch
 
 import hybrid
-from inverse.adjoint_bridge import AdjointConfig, function_gradient, reduced_functional
+from inverse.adjoint_bridge import data_misfit, function_gradient
 from inverse.method import AbstractMethod, Cost, InverseData, InverseResult, RunOptions, Timer, positive
 from inverse.problem import AbstractInverseProblem, Field
 
@@ -78,9 +78,7 @@ class AdjointNN(AbstractMethod):
         for _ in range(b.pretrain.steps):
             fr = f(disc.x_res)
             step(opt, fr, 2.0 * (fr - f0).detach() / n_res)
-        rf = reduced_functional(
-            problem, disc, data.u_obs, cfg=AdjointConfig(), w_reg=0.0, with_map=False, regularize=False
-        )
+        rf = data_misfit(problem, disc, data.u_obs)
         exact = function_gradient(rf)
         opt = torch.optim.Adam(params, lr=b.finetune.lr_theta if self.lr_theta is None else self.lr_theta)
         fine_clock = Timer()

@@ -65,18 +65,9 @@ class BiLO(AbstractMethod):
         if isinstance(problem.unknowns, Field):
             if problem.time is not None:
                 return None
-            from inverse.adjoint_bridge import AdjointConfig, function_gradient, reduced_functional
+            from inverse.adjoint_bridge import data_misfit, function_gradient
 
-            rf = reduced_functional(
-                problem,
-                data.disc,
-                data.u_obs,
-                cfg=AdjointConfig(),
-                w_reg=0.0,
-                with_map=False,
-                regularize=False,
-            )
-            return function_gradient(rf)
+            return function_gradient(data_misfit(problem, data.disc, data.u_obs))
         return scalar_data_gradient(problem, data, self.fidelity_h)
 
 

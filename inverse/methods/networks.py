@@ -9,13 +9,11 @@ import numpy as np
 
 from hybrid import AbstractPDE, FitResult, RegularizerConfig
 from inverse.method import Cost, InverseData, InverseResult, RunOptions
-from inverse.problem import AbstractInverseProblem, Field
+from inverse.problem import AbstractInverseProblem, Field, as_points
 
 
 def fit_arguments(problem: AbstractInverseProblem, data: InverseData, options: RunOptions) -> dict[str, Any]:
     """Keyword arguments of ``hybrid.BiLO.fit`` / ``hybrid.PINN.fit`` for this problem and data."""
-    from inverse.problem import as_points
-
     disc = data.disc
     theta0 = problem.theta_init()
     init = theta0(disc.x_res) if callable(theta0) else dict(theta0)
