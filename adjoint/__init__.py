@@ -45,7 +45,11 @@ from adjoint.optimize import minimize_tao as minimize_tao
 from adjoint.problem import DirichletData as DirichletData
 from adjoint.problem import FixedCoefficient as FixedCoefficient
 from adjoint.problem import SolverConfig as SolverConfig
+from adjoint.reduced import AbstractReducedFunctional as AbstractReducedFunctional
 from adjoint.regularization import AbstractRegularization as AbstractRegularization
 from adjoint.regularization import H1Seminorm as H1Seminorm
 from adjoint.regularization import TotalVariation as TotalVariation
+from adjoint.taylor import TaylorResult as TaylorResult
+from adjoint.taylor import taylor_check as taylor_check
 from adjoint.taylor import taylor_test as taylor_test
+from adjoint.transient import TransientReducedFunctional as TransientReducedFunctional

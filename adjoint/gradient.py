@@ -1,17 +1,23 @@
-r"""The reduced functional J(m) of the coefficient problem −∇·(a∇u) = f and its adjoint derivative.
+r"""The reduced functional J(m) of a coefficient problem F(u, a(m); v) = 0 and its adjoint derivative.
 
-With the weak residual F(u, m; v) = ∫ a(m)∇u·∇v − f v (or any residual affine in u),
-a = g(m), an observation operator B and data d,
+With the weak residual F(u, m; v) = ∫ a(m)∇u·∇v − f v (the default, −∇·(a∇u) = f) or any
+residual ``(u, a, v) -> ufl.Form``, affine or nonlinear in u, a = g(m), an observation
+operator B and data d,
 
     J(m) = ½‖B u(m) − d‖² + Σ_k R_k(m),     F(u(m), m; v) = 0 for all v.
 
 One derivative costs one forward and one adjoint solve:
 
-* forward: A u = b with A = ∂F/∂u (``ufl.derivative`` of F) and b = −F(0, m; ·);
+* forward, F affine in u (detected from the form: ∂F/∂u does not depend on u): A u = b with
+  A = ∂F/∂u (``ufl.derivative`` of F) and b = −F(0, m; ·), one KSP solve;
+* forward, F nonlinear in u: Newton's method (PETSc SNES through
+  ``dolfinx.fem.petsc.NonlinearProblem``, options ``SolverConfig.newton_options``) from the
+  previous state, then A = ∂F/∂u assembled at the converged u (the tangent);
 * adjoint: Aᵀ λ = Bᵀ(B u − d) with homogeneous Dirichlet data, solved with the same
   assembled operator and the same KSP/preconditioner: a plain solve when A is symmetric
   (checked at every assembly; the Dirichlet lifting is symmetric), a transposed solve
-  (``KSPSolveTranspose``, the same LU factors) when it is not, e.g. with advection;
+  (``KSPSolveTranspose``, the same LU factors) when it is not, e.g. with advection or a
+  nonlinear diffusion a(u);
 * derivative (the dual vector, a PETSc Vec): dJ = −∂F/∂m(u, m; λ)[q] + Σ_k ∂R_k/∂m[q],
   one vector assembly of a form taken with ``ufl.derivative`` from the same F;
 * gradient (its Riesz representative in L²(Q)): M g = dJ with the mass matrix of the
@@ -40,6 +46,7 @@ from petsc4py import PETSc
 
 from adjoint.maps import AbstractCoefficientMap, IdentityMap
 from adjoint.problem import DirichletData, FixedCoefficient, OptionValue, SolverConfig
+from adjoint.reduced import AbstractReducedFunctional
 from adjoint.regularization import AbstractRegularization
 
 _Function = dolfinx.fem.Function[np.float64]  # PETSc here is real, double precision
@@ -65,7 +72,8 @@ def raise_collectively(comm: MPI.Comm, message: str | None, exc: type[Exception]
         raise exc(first)
 
 
-def _set_options(obj: PETSc.KSP | PETSc.TAO, prefix: str, options: Mapping[str, OptionValue]) -> None:
+def _set_options(obj: PETSc.KSP | PETSc.SNES | PETSc.TAO, prefix: str,
+                 options: Mapping[str, OptionValue]) -> None:
     opts = PETSc.Options()
     written = []
     for key, value in options.items():
@@ -99,7 +107,7 @@ def _ghost_update(x: PETSc.Vec, mode: str) -> None:
         x.ghostUpdate(addv=PETSc.InsertMode.INSERT, mode=PETSc.ScatterMode.FORWARD)  # type: ignore[arg-type]
 
 
-def converged_reason(solver: PETSc.KSP | PETSc.TAO) -> int:
+def converged_reason(solver: PETSc.KSP | PETSc.SNES | PETSc.TAO) -> int:
     """The solver's converged reason (< 0: diverged) as the int that petsc4py returns.
 
     petsc4py's stub types it as the ``ConvergedReason`` class, whose members are ints.
@@ -107,14 +115,32 @@ def converged_reason(solver: PETSc.KSP | PETSc.TAO) -> int:
     return cast(int, solver.getConvergedReason())
 
 
+def _snes_reason(reason: int) -> str:
+    """``"SNES reason -5 (DIVERGED_MAX_IT)"``: the converged reason with its name."""
+    names = [k for k, v in vars(PETSc.SNES.ConvergedReason).items()
+             if v == reason and k.isupper() and "ITERATING" not in k]
+    return f"SNES reason {reason}" + (f" ({names[0]})" if names else "")
+
+
 @final
-class ReducedFunctional:
-    """J(m) = ½‖B u(m) − d‖² + Σ R_k for −∇·(g(m)∇u) = f, with an adjoint derivative.
+class ReducedFunctional(AbstractReducedFunctional):
+    """J(m) = ½‖B u(m) − d‖² + Σ R_k for F(u, g(m); v) = 0, with an adjoint derivative.
+
+    The state equation is −∇·(g(m)∇u) = f by default, or a custom weak residual. A residual
+    affine in u is solved with one KSP solve; one that is nonlinear in u (``nonlinear`` is
+    ``True``, decided at construction) with Newton's method, PETSc SNES under the options
+    prefix ``solver.prefix + "newton_"`` with :attr:`SolverConfig.newton_options
+    <adjoint.problem.SolverConfig>` (linear solver of the steps: ``state_options``). Newton
+    starts from the last state (0 at the first solve, and again after a failed one) with its
+    Dirichlet values set; the adjoint then solves with the tangent ∂F/∂u at the converged
+    state, transposed if it is not symmetric.
 
     The parameter m lives in ``Q`` (P1 nodal or DG0 cellwise); parameters are passed as
     numpy arrays of this rank's owned values of Q, PETSc Vecs in Q's layout, or
     ``Function`` objects on Q. The last forward state (and adjoint) is cached while m is
-    unchanged. ``n_forward``, ``n_adjoint`` and ``n_riesz`` count the linear solves.
+    unchanged. ``n_forward``, ``n_adjoint`` and ``n_riesz`` count the solves (a converged
+    Newton solve counts as one forward solve) and ``n_newton`` the Newton iterations of the
+    converged nonlinear forward solves.
 
     Args:
         msh: the mesh (1D to 3D).
@@ -126,8 +152,8 @@ class ReducedFunctional:
         regularization: regularisers R_k (see :mod:`adjoint.regularization`).
         source: f, a constant or ``x -> UFL expression`` (x the spatial coordinate);
             used by the default residual.
-        residual: optional weak residual ``(u, a, v) -> ufl.Form``, affine in u,
-            replacing the default ∫ a∇u·∇v − f v (then ``source`` must be ``None``).
+        residual: optional weak residual ``(u, a, v) -> ufl.Form``, affine or nonlinear
+            in u, replacing the default ∫ a∇u·∇v − f v (then ``source`` must be ``None``).
         dirichlet: Dirichlet data of the state (default u = 0 on the whole boundary).
         facet_tags: ``dolfinx.mesh.MeshTags`` of facets, needed when tags are given.
         fixed_coefficient: keep m fixed on tagged boundary facets (see
@@ -141,7 +167,9 @@ class ReducedFunctional:
         solver: PETSc options (see :class:`~adjoint.problem.SolverConfig`).
 
     Evaluating at a parameter with non-finite values or a coefficient that is not > 0
-    raises :class:`CoefficientError` (a ``ValueError``) on every rank.
+    raises :class:`CoefficientError` (a ``ValueError``) on every rank; a forward or adjoint
+    solve that does not converge (for a nonlinear residual: Newton, with the SNES reason and
+    the iteration count) raises ``RuntimeError`` on every rank.
 
     Raises:
         ValueError: wrong data length, non-finite data, unknown facet tag, B not
@@ -192,7 +220,7 @@ class ReducedFunctional:
 
         # Boundary conditions of the state and the fixed parameter dofs.
         known_tags = self._known_tags(facet_tags)
-        self.bcs = []
+        self.bcs: list[dolfinx.fem.DirichletBC[np.float64]] = []
         for bc_data in dirichlet:
             facets = self._facets(bc_data.tags, facet_tags, known_tags, "DirichletData")
             dofs = dolfinx.fem.locate_dofs_topological(self.V, tdim - 1, facets)
@@ -238,8 +266,12 @@ class ReducedFunctional:
             quadrature_degree = 2 * state_degree + 1
         F = _with_quadrature_degree(F, quadrature_degree)
         self.weak_residual = F
-        self._a = dolfinx.fem.form(ufl.derivative(F, self.u, du))
-        self._L = dolfinx.fem.form(-ufl.replace(F, {self.u: u0}))
+        tangent = ufl.derivative(F, self.u, du)
+        # The derivative node itself refers to u; only the expanded derivative shows a real dependence.
+        self.nonlinear: bool = self.u in ufl.algorithms.extract_coefficients(
+            ufl.algorithms.expand_derivatives(tangent))
+        self._a = dolfinx.fem.form(tangent)
+        self._L = None if self.nonlinear else dolfinx.fem.form(-ufl.replace(F, {self.u: u0}))
         reg_forms = [_with_quadrature_degree(
             R.form(a_coef if R.on == "coefficient" else self.m, coefficient_space, msh), quadrature_degree)
             for R in self.regularization]
@@ -257,9 +289,13 @@ class ReducedFunctional:
         self.ksp.setOperators(self.A)
         _set_options(self.ksp, self.solver_config.prefix, dict(self.solver_config.state_options))
         self._init_riesz()
+        self._newton: dolfinx.fem.petsc.NonlinearProblem | None = None
+        if self.nonlinear:
+            self._newton = self._init_newton(F)
 
         self._symmetric = True
         self.n_forward = 0
+        self.n_newton = 0
         self.n_adjoint = 0
         self.n_riesz = 0
         self._m_state: np.ndarray | None = None
@@ -348,27 +384,65 @@ class ReducedFunctional:
                                f"{self.ksp.getIterationNumber()} iterations)")
         _ghost_update(x, "forward")
 
-    def _forward(self, m: Parameter) -> None:
-        values = self._set_parameter(m)
-        if self._unchanged(self._m_state, values):
-            return
+    def _assemble_tangent(self) -> None:
+        """Assemble A = ∂F/∂u at the current u and m (with the bcs) and check its symmetry."""
         self.A.zeroEntries()
         # assemble_matrix/assemble_vector are functools.singledispatch functions; mypy sees only
         # the form-first signature, not the registered "into this Mat/Vec" one called here.
         dolfinx.fem.petsc.assemble_matrix(self.A, self._a, bcs=self.bcs)  # type: ignore[misc, arg-type]
         self.A.assemble()
         # symmetric to round-off (Dirichlet rows and columns are both eliminated): checked on
-        # every assembly, O(nnz), since the coefficient may change it
+        # every assembly, O(nnz), since the coefficient (and for a nonlinear F the state) may change it
         scale = cast(float, self.A.norm())  # Frobenius (a pair only for NORM_1_AND_2)
         self._symmetric = bool(self.A.isSymmetric(1e-13 * scale))
-        with self._b.localForm() as b_local:
-            b_local.set(0.0)
-        dolfinx.fem.petsc.assemble_vector(self._b, self._L)  # type: ignore[arg-type]
-        dolfinx.fem.petsc.apply_lifting(self._b, [self._a], bcs=[self.bcs])
-        _ghost_update(self._b, "reverse")
-        dolfinx.fem.petsc.set_bc(self._b, self.bcs)
-        self.ksp.setOperators(self.A)  # new values: the preconditioner is rebuilt once, here
-        self._solve(self._b, self.u.x.petsc_vec, "forward")
+
+    def _init_newton(self, F: ufl.Form) -> dolfinx.fem.petsc.NonlinearProblem:
+        """The SNES of a nonlinear forward solve, options ``state_options`` then ``newton_options``."""
+        prefix = self.solver_config.prefix + "newton_"
+        problem = dolfinx.fem.petsc.NonlinearProblem(F, self.u, bcs=self.bcs, petsc_options_prefix=prefix)
+        # The options go through _set_options rather than NonlinearProblem's petsc_options, which
+        # overwrites options already in the database and leaves its own behind there (it writes them
+        # under a pushed prefix but deletes the unprefixed names), so they would leak into every
+        # later SNES with this prefix. _set_options lets the database win and removes what it wrote.
+        _set_options(problem.solver, prefix,
+                     {**self.solver_config.state_options, **self.solver_config.newton_options})
+        return problem
+
+    def _solve_newton(self) -> None:
+        """Solve F(u, m; v) = 0 by Newton from the last state, then assemble the tangent there."""
+        assert self._newton is not None
+        for bc in self.bcs:  # start on the constraint: Newton's boundary rows are then satisfied
+            bc.set(self.u.x.array)
+        self._newton.solve()
+        snes = self._newton.solver
+        # The SNES reason and iteration count are the same on every rank: all raise, or none.
+        reason, iterations = converged_reason(snes), int(snes.getIterationNumber())
+        if reason <= 0:
+            self.u.x.array[:] = 0.0  # the next solve starts from 0, not from a diverged iterate
+            raise RuntimeError(f"forward solve: Newton did not converge ({_snes_reason(reason)}, "
+                               f"{iterations} iterations, options prefix {snes.getOptionsPrefix()!r})")
+        self.n_newton += iterations
+        self._assemble_tangent()
+        self.ksp.setOperators(self.A)  # the adjoint solve's operator: the tangent at the solution
+
+    def _forward(self, m: Parameter) -> None:
+        values = self._set_parameter(m)
+        if self._unchanged(self._m_state, values):
+            return
+        self._m_state = None  # u and A change below: no cache hit if a solve fails
+        if self.nonlinear:
+            self._solve_newton()
+        else:
+            self._assemble_tangent()
+            assert self._L is not None
+            with self._b.localForm() as b_local:
+                b_local.set(0.0)
+            dolfinx.fem.petsc.assemble_vector(self._b, self._L)  # type: ignore[arg-type]
+            dolfinx.fem.petsc.apply_lifting(self._b, [self._a], bcs=[self.bcs])
+            _ghost_update(self._b, "reverse")
+            dolfinx.fem.petsc.set_bc(self._b, self.bcs)
+            self.ksp.setOperators(self.A)  # new values: the preconditioner is rebuilt once, here
+            self._solve(self._b, self.u.x.petsc_vec, "forward")
         self.n_forward += 1
         self.B.mult(self.u.x.petsc_vec, self._r)
         self._r.axpy(-1.0, self.d)
@@ -400,8 +474,6 @@ class ReducedFunctional:
     def J(self, m: Parameter) -> float:
         """Return the objective ½‖B u(m) − d‖² + Σ_k R_k(m) (one forward solve unless cached)."""
         return self.misfit(m) + self.regularization_value(m)
-
-    __call__ = J
 
     def derivative(self, m: Parameter) -> PETSc.Vec:
         """Return the derivative dJ/dm, the dual vector ⟨dJ, δm⟩ = J'(m)δm, as a new PETSc Vec.
@@ -492,12 +564,6 @@ class ReducedFunctional:
         f.x.array[: self.n_local] = self.coefficient(m)
         f.x.scatter_forward()
         return f
-
-    def inner(self, x: np.ndarray | PETSc.Vec, y: np.ndarray | PETSc.Vec) -> float:
-        """Euclidean inner product of two distributed vectors of owned values (collective)."""
-        xa = x.array_r if isinstance(x, PETSc.Vec) else np.asarray(x)
-        ya = y.array_r if isinstance(y, PETSc.Vec) else np.asarray(y)
-        return float(self.comm.allreduce(float(xa @ ya), op=MPI.SUM))
 
     def global_size(self) -> int:
         """Number of parameter dofs over all ranks."""

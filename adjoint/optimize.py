@@ -20,7 +20,14 @@ from typing import Literal
 import numpy as np
 from petsc4py import PETSc
 
-from adjoint.gradient import CoefficientError, Parameter, ReducedFunctional, _set_options, converged_reason
+from adjoint.gradient import CoefficientError, Parameter, _set_options, converged_reason
+from adjoint.reduced import AbstractReducedFunctional
+
+NEWTON_TYPES = ("bnls", "bntr", "bntl", "nls", "ntr", "ntl")
+"""TAO's Newton-type methods: they get Hessian-vector products from differences of the adjoint gradient."""
+
+SMALL_PARAMETER = 64
+"""Parameters with at most this many values in all keep their iterates in the result."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -41,6 +48,9 @@ class OptimizationResult:
         reason: why the run stopped.
         wall_time: seconds.
         method: ``"gradient_descent"`` or ``"tao_<type>"``.
+        time_history: seconds since the start at each entry of ``J_history`` (TAO).
+        m_history: this rank's owned values of m at each entry of ``J_history``, kept only when
+            the parameter has at most ``SMALL_PARAMETER`` values in all (e.g. named scalars).
     """
 
     m: np.ndarray
@@ -54,6 +64,8 @@ class OptimizationResult:
     reason: str
     wall_time: float
     method: str
+    time_history: tuple[float, ...] = ()
+    m_history: tuple[np.ndarray, ...] = ()
 
     @property
     def J(self) -> float:
@@ -91,7 +103,7 @@ class GradientDescentConfig:
 
 
 def gradient_descent(
-    rf: ReducedFunctional, m0: Parameter, config: GradientDescentConfig
+    rf: AbstractReducedFunctional, m0: Parameter, config: GradientDescentConfig
 ) -> OptimizationResult:
     """Minimise J by fixed-step gradient descent; one forward and one adjoint solve per iteration.
 
@@ -153,7 +165,8 @@ class TaoConfig:
     """PETSc TAO settings; bound-constrained L-BFGS (BLMVM) by default.
 
     Args:
-        tao_type: a TAO type, e.g. ``"blmvm"``, ``"bqnls"``, ``"lmvm"``, ``"bncg"``.
+        tao_type: a TAO type, e.g. ``"blmvm"``, ``"bqnls"``, ``"lmvm"``, ``"bncg"``, or a
+            Newton type (``"bnls"``, ``"bntr"``) on finite-difference Hessian-vector products.
         max_iter: the iteration limit.
         gatol: absolute tolerance on the (projected) Euclidean norm of dJ.
         grtol: tolerance on ‖dJ‖/|J| (0 disables it: with noise-free data J → 0).
@@ -165,6 +178,8 @@ class TaoConfig:
         options: further TAO options without the prefix (e.g. ``{"tao_monitor": ""}``);
             the options database (command line) wins over them.
         options_prefix: the TAO options prefix.
+        hessian_step: relative step of the Hessian-vector products of the Newton types
+            (``"bnls"``, ``"bntr"``, …): central differences of two adjoint derivatives.
     """
 
     tao_type: str = "blmvm"
@@ -176,6 +191,7 @@ class TaoConfig:
     upper: float | None = None
     options: Mapping[str, str | int | float | bool] = field(default_factory=lambda: MappingProxyType({}))
     options_prefix: str = "adjoint_tao_"
+    hessian_step: float = 1e-5
 
     def __post_init__(self) -> None:
         if self.lower is not None and self.upper is not None and not self.lower <= self.upper:
@@ -184,7 +200,48 @@ class TaoConfig:
             raise ValueError(f"TaoConfig.max_iter must be >= 0, got {self.max_iter}")
 
 
-def minimize_tao(rf: ReducedFunctional, m0: Parameter, config: TaoConfig | None = None) -> OptimizationResult:
+class _FiniteDifferenceHessian:
+    """H·x ≈ (dJ(m + εx) − dJ(m − εx)) / 2ε: a Hessian-vector product from two adjoint derivatives.
+
+    A PETSc Python matrix context; TAO sets m through :meth:`update` before each Newton step.
+    The error is O(ε²) on top of the adjoint's (exact) derivative; ε = step·max(1, ‖m‖)/‖x‖.
+    """
+
+    def __init__(self, rf: AbstractReducedFunctional, step: float) -> None:
+        self.rf, self.step = rf, step
+        self.m: np.ndarray = np.zeros(rf.n_local)
+        self.diagonal_shift = 0.0
+
+    def update(self, tao: PETSc.TAO, x: PETSc.Vec, H: PETSc.Mat, P: PETSc.Mat) -> None:
+        """Record the point of the Hessian (a new point drops the Newton perturbation)."""
+        self.m = x.array_r.copy()
+        self.diagonal_shift = 0.0
+
+    def shift(self, mat: PETSc.Mat, alpha: float) -> None:
+        """H ← H + αI: TAO's perturbation of an indefinite Hessian."""
+        self.diagonal_shift += float(alpha)
+
+    def mult(self, mat: PETSc.Mat, x: PETSc.Vec, y: PETSc.Vec) -> None:
+        """y = H x."""
+        rf = self.rf
+        x_norm = np.sqrt(rf.inner(x, x))
+        if x_norm == 0.0:
+            y.set(0.0)
+            return
+        shift = self.diagonal_shift * x.array_r
+        eps = self.step * max(1.0, float(np.sqrt(rf.inner(self.m, self.m)))) / x_norm
+        plus = rf.derivative(self.m + eps * x.array_r).array_r.copy()
+        minus = rf.derivative(self.m - eps * x.array_r).array_r
+        y.array_w[:] = (plus - minus) / (2 * eps) + shift
+
+
+def minimize_tao(
+    rf: AbstractReducedFunctional,
+    m0: Parameter,
+    config: TaoConfig | None = None,
+    *,
+    bounds: tuple[np.ndarray | None, np.ndarray | None] | None = None,
+) -> OptimizationResult:
     """Minimise J with PETSc TAO, using J and the adjoint derivative dJ (Euclidean inner product).
 
     Fixed parameter dofs get equal lower and upper bounds (their initial values). The
@@ -197,6 +254,8 @@ def minimize_tao(rf: ReducedFunctional, m0: Parameter, config: TaoConfig | None 
         rf: the reduced functional.
         m0: the initial parameter (not modified).
         config: TAO settings; defaults to BLMVM without bounds.
+        bounds: per-entry (lower, upper) bounds, arrays of this rank's owned values (None:
+            ``config.lower`` / ``config.upper``), e.g. different bounds for named scalars.
 
     Returns:
         The result; ``reason`` is the name of TAO's converged reason.
@@ -211,6 +270,9 @@ def minimize_tao(rf: ReducedFunctional, m0: Parameter, config: TaoConfig | None 
     lb, ub, grad = x.duplicate(), x.duplicate(), x.duplicate()
     lb.array_w[:] = -PETSc.INFINITY if config.lower is None else config.lower
     ub.array_w[:] = PETSc.INFINITY if config.upper is None else config.upper
+    for vec, values in zip((lb, ub), bounds or (None, None), strict=True):
+        if values is not None:
+            vec.array_w[:] = np.where(np.isfinite(values), values, vec.array_r)
     lb.array_w[rf.fixed_dofs] = m_init[rf.fixed_dofs]
     ub.array_w[rf.fixed_dofs] = m_init[rf.fixed_dofs]
     x.array_w[:] = np.clip(m_init, lb.array_r, ub.array_r)
@@ -222,19 +284,31 @@ def minimize_tao(rf: ReducedFunctional, m0: Parameter, config: TaoConfig | None 
 
     J_hist: list[float] = []
     g_hist: list[float] = []
+    t_hist: list[float] = []
+    m_hist: list[np.ndarray] = []
+    keep_m = rf.global_size() <= SMALL_PARAMETER
 
     def monitor(tao: PETSc.TAO) -> None:
         f, g_norm, _ = tao.getSolutionNorm()
         J_hist.append(float(f))
         g_hist.append(float(g_norm))
+        t_hist.append(time.perf_counter() - start)
+        if keep_m:
+            m_hist.append(tao.getSolution().array_r.copy())
 
     tao = PETSc.TAO().create(comm)
     tao.setType(config.tao_type)
     tao.setObjectiveGradient(objective_gradient, grad)
+    tao.setObjective(lambda tao, xk: rf.J(xk))  # Newton and trust-region types ask for J alone
     tao.setVariableBounds((lb, ub))
     tao.setTolerances(gatol=config.gatol, grtol=config.grtol, gttol=config.gttol)
     tao.setMaximumIterations(config.max_iter)
     tao.setMonitor(monitor)
+    if config.tao_type in NEWTON_TYPES:
+        hessian = _FiniteDifferenceHessian(rf, config.hessian_step)
+        H = PETSc.Mat().createPython((sizes, sizes), context=hessian, comm=comm)
+        H.setUp()
+        tao.setHessian(hessian.update, H)
     _set_options(tao, config.options_prefix, config.options)
     tao.setSolution(x)
     tao.solve(x)
@@ -247,7 +321,7 @@ def minimize_tao(rf: ReducedFunctional, m0: Parameter, config: TaoConfig | None 
         n_forward=rf.n_forward - n_fwd0, n_adjoint=rf.n_adjoint - n_adj0,
         iterations=int(tao.getIterationNumber()), converged=code > 0,
         reason=names.get(code, str(code)), wall_time=time.perf_counter() - start,
-        method=f"tao_{config.tao_type}")
+        method=f"tao_{config.tao_type}", time_history=tuple(t_hist), m_history=tuple(m_hist))
     tao.destroy()
     for v in (x, lb, ub, grad):
         v.destroy()

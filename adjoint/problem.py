@@ -60,6 +60,11 @@ def _iterative_options() -> Mapping[str, OptionValue]:
                              "ksp_max_it": 2000})
 
 
+def _default_newton_options() -> Mapping[str, OptionValue]:
+    return MappingProxyType({"snes_type": "newtonls", "snes_linesearch_type": "basic", "snes_rtol": 1e-12,
+                             "snes_atol": 1e-13, "snes_stol": 0.0, "snes_max_it": 50})
+
+
 def _default_riesz_options() -> Mapping[str, OptionValue]:
     return MappingProxyType({"ksp_type": "cg", "pc_type": "jacobi", "ksp_rtol": 1e-14, "ksp_atol": 1e-50,
                              "ksp_max_it": 1000})
@@ -67,7 +72,7 @@ def _default_riesz_options() -> Mapping[str, OptionValue]:
 
 @dataclass(frozen=True, kw_only=True)
 class SolverConfig:
-    """PETSc options for the state/adjoint KSP and for the Riesz (mass-matrix) KSP.
+    """PETSc options for the state/adjoint KSP, the Newton solver (SNES) and the Riesz KSP.
 
     Options are written under the prefixes before ``setFromOptions`` and removed after,
     so several problems can coexist; an option already present in the PETSc options
@@ -80,11 +85,23 @@ class SolverConfig:
             solve reuses; exact and bitwise reproducible. :meth:`iterative` gives CG + GAMG
             (rtol 1e-12) for large 2D/3D meshes; its results depend at round-off level on how
             many preconditioner set-ups came before (GAMG's randomised eigenvalue estimates).
+        newton_options: options for the SNES of the forward solve when the residual is not
+            affine in u (unused otherwise), written under the prefix ``prefix + "newton_"``.
+            Default: Newton with a full step (``newtonls``, line search ``basic``),
+            ``snes_rtol`` 1e-12, ``snes_atol`` 1e-13, ``snes_stol`` 0 (no stop on a small step)
+            and at most 50 iterations. The linear solver of the Newton steps (the SNES's KSP,
+            options ``ksp_*``/``pc_*`` under the same prefix) takes ``state_options`` unless
+            ``newton_options`` sets them (so MUMPS LU by default; with :meth:`iterative`, CG,
+            give a non-symmetric ``ksp_type`` when the tangent is not symmetric, e.g. for a
+            diffusion a(1 + u²)). The adjoint solve uses the state KSP with the tangent at the
+            converged state, whatever the Newton solver.
         riesz_options: options for the P1 mass-matrix solve M g = dJ (DG0 uses the diagonal).
-        prefix: options prefix of the state KSP; the Riesz KSP uses ``prefix + "riesz_"``.
+        prefix: options prefix of the state KSP; the Newton SNES uses ``prefix + "newton_"``,
+            the Riesz KSP ``prefix + "riesz_"``.
     """
 
     state_options: Mapping[str, OptionValue] = field(default_factory=_direct_options)
+    newton_options: Mapping[str, OptionValue] = field(default_factory=_default_newton_options)
     riesz_options: Mapping[str, OptionValue] = field(default_factory=_default_riesz_options)
     prefix: str = "adjoint_state_"
 

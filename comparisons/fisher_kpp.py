@@ -1,14 +1,14 @@
 # # Fisher–KPP: infer a diffusion and a growth rate from sparse space-time data
 #
 # This comparison shows:
-# - BiLO (bilevel local operator) against the PINN baseline at four data weights, on the
-#   same data, at one noise level per invocation;
+# - BiLO (bilevel local operator) against the PINN baseline at four data weights and the
+#   discrete adjoint of the FEM (TAO), on the same data, at one noise level per invocation;
 # - the relative error of each inferred parameter, the relative L2 error of the network
 #   solution against a finite-element solve at the inferred parameters, the data misfit,
 #   and the cost (wall time, steps, seconds per step);
 # - *gradient fidelity*: how close BiLO's upper-level gradient ∂L_data/∂θ is to the exact
-#   gradient of the finite-element data misfit at the same θ (central differences over FEM
-#   solves on a coarser grid), recorded during fine-tuning.
+#   gradient of the finite-element data misfit at the same θ (the adjoint of the BDF2 steps
+#   on a coarser grid), recorded during fine-tuning.
 #
 # The problem (paper §3.1, eq. 22; project choices in `shared/specs/paper-experiments.md` §2):
 #
@@ -22,8 +22,10 @@
 # BiLO's lower level minimises $L_{res} + w_{rgrad} L_{rgrad}$ over the network weights
 # (paper eqs. 9–11), its upper level the data loss over θ (eq. 12), both updated at every
 # step. The output transform $u = \tfrac12\sin^2(\pi x) + x(1-x)\,t\,N(t, x, \theta)$ imposes
-# the initial and boundary conditions exactly (paper App. B.1). The adjoint baseline does not
-# apply yet (the problem is transient with scalar unknowns) and is refused with that reason.
+# the initial and boundary conditions exactly (paper App. B.1). The adjoint baseline minimises
+# ½Σ_j (u_FEM(θ)(x_j) − d_j)² with TAO's BLMVM (`adjoint`) or a Newton line search on
+# Hessian-vector products (`adjoint_newton`); one gradient is one backward sweep through the
+# same BDF2 steps as the data (`adjoint.TransientReducedFunctional`).
 #
 # Run `python -m comparisons.fisher_kpp --help`.
 
@@ -53,7 +55,7 @@ PARAMS = ("rD", "rrho")
 # ## The problem, declared once
 #
 # The weak form below is the single source of the finite-element solves (pre-training
-# reference, data, validation, the exact fidelity gradient); the strong form for the networks
+# reference, data, validation, the adjoint); the strong form for the networks
 # is `comparisons.pdes.FisherKPP`, the same PDE on the jet of u.
 
 # +
@@ -67,7 +69,7 @@ class FisherKPPProblem(AbstractInverseProblem):
         truth_theta: (rD, rρ) that generate the data.
         init_theta: The initial guess.
         cells, steps: The FEM reference: P2 cells in space, BDF2 steps in time.
-        fidelity_cells, fidelity_steps: The coarser FEM of the exact fidelity gradient.
+        fidelity_cells, fidelity_steps: The coarser FEM of the exact (adjoint) fidelity gradient.
         n_res, n_dat: Residual and data grids (n × n points of [0, 1]²).
     """
 
@@ -142,7 +144,7 @@ class FisherKPPProblem(AbstractInverseProblem):
 
 # +
 
-METHODS = "bilo,pinn(w_dat=1),pinn(w_dat=10),pinn(w_dat=100),pinn(w_dat=1000)"
+METHODS = "bilo,pinn(w_dat=1),pinn(w_dat=10),pinn(w_dat=100),pinn(w_dat=1000),adjoint"
 
 
 def study(pre: int, fine: int, every: int, width: int, seeds: int, log: int = 10, **problem: Any) -> Study:
@@ -212,7 +214,8 @@ def plots(problem: AbstractInverseProblem, disc: Discretisation, results: dict[s
 
 COMPARISON = Comparison(
     name="fisher_kpp", presets=PRESETS, add_flags=add_flags, apply_flags=apply_flags, plots=plots,
-    description="Infer (rD, rrho) of the Fisher–KPP equation with BiLO and PINNs; see the module docstring.")
+    description="Infer (rD, rrho) of the Fisher–KPP equation with BiLO, PINNs and the adjoint; see the "
+                "module docstring.")
 
 
 def main(argv: list[str] | None = None) -> Any:

@@ -9,6 +9,7 @@ regulariser come from the problem's :class:`~inverse.problem.Field`.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal, final
 
@@ -24,7 +25,7 @@ import dolfinx.fem
 import adjoint
 import fem
 from hybrid import FunctionGradient
-from inverse.problem import AbstractInverseProblem, Discretisation, Field, as_points
+from inverse.problem import AbstractInverseProblem, Discretisation, Field, Scalars, SpaceTimeGrid, as_points
 
 
 @final
@@ -136,6 +137,69 @@ def reduced_functional(
         dirichlet=(adjoint.DirichletData(),) if tags is None else (adjoint.DirichletData(tags=tags),),
         fixed_coefficient=adjoint.FixedCoefficient() if f.fixed_on_boundary else None,
     )
+
+
+def transient_functional(
+    problem: AbstractInverseProblem,
+    disc: Discretisation,
+    u_obs: np.ndarray,
+    *,
+    cfg: AdjointConfig,
+) -> adjoint.TransientReducedFunctional:
+    """J(θ) of a transient problem's named scalars, with the discrete adjoint of its BDF stepping.
+
+    The state is the problem's own FEM (its weak residual, initial condition, degree and time
+    steps), so at the truth with noise-free data J = 0 to solver tolerance. ``cfg.cells``
+    replaces the problem's mesh. Collective.
+
+    Raises:
+        ValueError: the data are not on a space-time grid whose times are step times.
+    """
+    unknowns, time = problem.unknowns, problem.time
+    assert isinstance(unknowns, Scalars) and time is not None
+    if not isinstance(disc.x_dat, SpaceTimeGrid):
+        raise ValueError(f"{problem.name}: the adjoint needs the data on a SpaceTimeGrid")
+    md = disc.mesh if cfg.cells is None else problem.mesh(disc.comm, cells=cfg.cells)
+    V = dolfinx.fem.functionspace(md.mesh, ("Lagrange", problem.fem_degree))
+    grid = disc.x_dat
+    nt, nx = len(grid.times), len(grid.space)
+    x, d = np.asarray(grid.space, dtype=np.float64), np.asarray(u_obs, dtype=np.float64).reshape(nt, nx)
+    if not disc.distributed and disc.comm.rank != 0:
+        x, d = x[:0], d[:, :0]  # replicated data: rank 0 holds every observation row
+    B = fem.PointEvaluator(V, x).matrix()
+    if cfg.misfit == "mean":
+        scale = math.sqrt(nt * B.getSize()[0])
+        B.scale(1.0 / scale)
+        d = d / scale
+    return adjoint.TransientReducedFunctional(
+        md,
+        residual=lambda u, theta, v, t: problem.weak_residual(u, theta, v),
+        control="scalars",
+        scalars=dict(zip(unknowns.names, unknowns.init, strict=True)),
+        u0=problem.initial_condition,
+        t_end=time.t_end,
+        n_steps=time.steps,
+        observation=B,
+        observation_times=grid.times,
+        data=d,
+        degree=problem.fem_degree,
+        tags=disc.dirichlet_tags,
+    )
+
+
+def scalar_gradient(rf: adjoint.TransientReducedFunctional) -> Callable[[np.ndarray], np.ndarray]:
+    """θ -> ∇θ of L = mean_j (u_FEM(θ)(x_j) − d_j)², the hybrid methods' data loss, by the adjoint.
+
+    ``rf`` must be unscaled (misfit ``"sum"``): L = (2/N)·J for N observations. Collective.
+    """
+    n = rf.n_observations
+
+    def grad(theta: np.ndarray) -> np.ndarray:
+        values = np.asarray(theta, dtype=np.float64)
+        dJ = rf.derivative(values if rf.comm.rank == 0 else values[:0])
+        return np.asarray(rf.comm.bcast(dJ.array_r.copy() if rf.comm.rank == 0 else None, root=0)) * (2.0 / n)
+
+    return grad
 
 
 def data_misfit(problem: AbstractInverseProblem, disc: Discretisation,

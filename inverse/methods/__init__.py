@@ -22,6 +22,7 @@ METHODS: Mapping[str, tuple[type[AbstractMethod], Mapping[str, Any]]] = MappingP
         "adjoint": (Adjoint, {"optimizer": "tao"}),
         "adjoint_tao": (Adjoint, {"optimizer": "tao"}),
         "adjoint_gd": (Adjoint, {"optimizer": "gd"}),
+        "adjoint_newton": (Adjoint, {"optimizer": "bnls"}),
         "adjoint_nn": (AdjointNN, {}),
     }
 )

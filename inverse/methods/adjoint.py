@@ -1,16 +1,28 @@
-"""The classical baseline: the problem's own adjoint, optimised by TAO (BLMVM) or gradient descent."""
+"""The classical baseline: the problem's own adjoint, optimised by TAO or gradient descent.
+
+Stationary problems with a field unknown use :class:`adjoint.ReducedFunctional`; transient
+problems with named scalars use :class:`adjoint.TransientReducedFunctional`, the discrete adjoint
+of the same BDF stepping as the problem's FEM reference.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import ClassVar, Literal, final
 
 import numpy as np
 
 import adjoint
-from inverse.adjoint_bridge import AdjointConfig, coefficient_at, reduced_functional, state_at
+from inverse.adjoint_bridge import (
+    AdjointConfig,
+    coefficient_at,
+    reduced_functional,
+    state_at,
+    transient_functional,
+)
 from inverse.method import AbstractMethod, Cost, InverseData, InverseResult, RunOptions, Timer, non_negative
-from inverse.problem import AbstractInverseProblem, Field
+from inverse.problem import AbstractInverseProblem, Field, FieldFunction, Scalars
 
 
 @final
@@ -20,31 +32,47 @@ class Adjoint(AbstractMethod):
 
     Attributes:
         config: The adjoint settings of the comparison.
-        optimizer: ``"tao"`` (bound-constrained L-BFGS) or ``"gd"`` (fixed-step gradient descent).
+        optimizer: ``"tao"`` (TAO BLMVM, bound-constrained L-BFGS), ``"bnls"`` (TAO's bounded Newton
+            line search on Hessian-vector products, central differences of two adjoint
+            derivatives each) or
+            ``"gd"`` (fixed-step gradient descent).
         w_reg: Regularisation weight (None: ``config.w_reg``).
     """
 
     name: ClassVar[str] = "adjoint"
     config_key: ClassVar[str] = "adjoint"
     config: AdjointConfig = field(default_factory=AdjointConfig)
-    optimizer: Literal["tao", "gd"] = "tao"
+    optimizer: Literal["tao", "bnls", "gd"] = "tao"
     w_reg: float | None = None
 
     def __post_init__(self) -> None:
         non_negative(self.name, w_reg=self.w_reg)
-        if self.optimizer not in ("tao", "gd"):
-            raise ValueError(f"adjoint: optimizer must be 'tao' or 'gd', got {self.optimizer!r}")
+        if self.optimizer not in ("tao", "bnls", "gd"):
+            raise ValueError(f"adjoint: optimizer must be 'tao', 'bnls' or 'gd', got {self.optimizer!r}")
 
     def refuse(self, problem: AbstractInverseProblem) -> str | None:
-        """The adjoint handles stationary problems with a field unknown (for now)."""
-        if problem.time is not None:
-            return "the adjoint supports stationary problems only (this one is transient)"
-        if not isinstance(problem.unknowns, Field):
-            return "the adjoint supports a field unknown only (this problem has scalar unknowns)"
+        """The adjoint handles stationary field and transient scalar unknowns."""
+        scalars = isinstance(problem.unknowns, Scalars)
+        if problem.time is not None and not scalars:
+            return "the transient adjoint supports scalar unknowns (and initial conditions), not a field"
+        if problem.time is None and scalars:
+            return "the stationary adjoint supports a field unknown only (this problem has scalar unknowns)"
+        if scalars and self.w_reg:
+            return "w_reg applies to a field unknown only"
+        if scalars and self.optimizer == "gd":
+            return "gradient descent has no step rule for scalar unknowns; use optimizer 'tao' or 'bnls'"
         return None
 
+    def _tao(self, lower: float | None = None, upper: float | None = None) -> adjoint.TaoConfig:
+        cfg = self.config
+        return adjoint.TaoConfig(tao_type="bnls" if self.optimizer == "bnls" else "blmvm",
+                                 max_iter=cfg.max_iter, gatol=cfg.gatol, grtol=0.0, gttol=cfg.gttol,
+                                 lower=lower, upper=upper)
+
     def run(self, problem: AbstractInverseProblem, data: InverseData, options: RunOptions) -> InverseResult:
-        """Assemble J from the problem's weak residual, optimise, report the coefficient and state."""
+        """Assemble J from the problem's weak residual, optimise, report the estimate and state."""
+        if isinstance(problem.unknowns, Scalars):
+            return self._run_scalars(problem, data)
         cfg, f = self.config, problem.unknowns
         assert isinstance(f, Field)
         w_reg = cfg.w_reg if self.w_reg is None else self.w_reg
@@ -74,24 +102,37 @@ class Adjoint(AbstractMethod):
             )
         else:
             bounds = f.bounds if f.adjoint_map == "identity" and f.bounds is not None else (None, None)
-            opt = adjoint.minimize_tao(
-                rf,
-                m0,
-                adjoint.TaoConfig(
-                    max_iter=cfg.max_iter,
-                    gatol=cfg.gatol,
-                    grtol=0.0,
-                    gttol=cfg.gttol,
-                    lower=bounds[0],
-                    upper=bounds[1],
-                ),
-            )
+            opt = adjoint.minimize_tao(rf, m0, self._tao(bounds[0], bounds[1]))
         wall = clock()
+        return self._result(opt, wall, theta={}, field=coefficient_at(rf, opt.m), u=state_at(rf, opt.m))
+
+    def _run_scalars(self, problem: AbstractInverseProblem, data: InverseData) -> InverseResult:
+        """TAO on the named scalars of a transient problem; u is the FEM at the estimate."""
+        unknowns = problem.unknowns
+        assert isinstance(unknowns, Scalars)
+        rf = transient_functional(problem, data.disc, data.u_obs, cfg=self.config)
+        root = rf.comm.rank == 0
+        init = np.asarray(unknowns.init if root else (), dtype=np.float64)
+        # Scalars' lower bounds are strict (rD > 0): TAO's are closed, so keep off them
+        lower = np.array([-np.inf if lo is None else lo + 1e-8 * max(1.0, abs(lo)) for lo in unknowns.lower]
+                         or [-np.inf] * len(unknowns.names))
+        clock = Timer()
+        opt = adjoint.minimize_tao(rf, init, self._tao(), bounds=(lower[: rf.n_local], None))
+        wall = clock()
+        theta = rf.scalars(opt.m)
+        result = self._result(opt, wall, theta=theta, field=None, u=None)
+        for row, t, m in zip(result.history, opt.time_history, opt.m_history, strict=False):
+            row["time"] = t
+            row.update({f"theta_{k}": v for k, v in rf.scalars(m).items()})
+        return result
+
+    def _result(self, opt: adjoint.OptimizationResult, wall: float, *, theta: dict[str, float],
+                field: FieldFunction | None, u: Callable[[np.ndarray], np.ndarray] | None) -> InverseResult:
         return InverseResult(
             method=self.label,
-            theta={},
-            field=coefficient_at(rf, opt.m),
-            u=state_at(rf, opt.m),
+            theta=theta,
+            field=field,
+            u=u,
             u_is_network=False,
             cost=Cost(
                 wall_s=wall,

@@ -20,14 +20,15 @@ class BiLO(AbstractMethod):
     """Bilevel local operator learning (paper eqs. 9–12; §2.3 for a field unknown).
 
     When ``config.finetune.fidelity_every > 0`` the upper-level data gradient is compared with
-    the exact one of the same data loss: central differences of FEM solves (scalar unknowns, on
-    the problem's ``gradient_problem()``) or one adjoint solve (a field unknown).
+    the exact one of the same data loss: one adjoint solve (a field unknown) or backward sweep
+    (the scalars of a transient problem, on the problem's ``gradient_problem()``), else central
+    differences of FEM solves (the scalars of a stationary problem).
 
     Attributes:
         config: The BiLO settings of the comparison.
         w_reg: Weight of the field's regulariser (None: the config's).
         lr_theta: Learning rate of θ or V (None: the config's).
-        fidelity_h: Relative step of the central differences of the scalar fidelity check.
+        fidelity_h: Relative step of the central differences of the stationary scalar fidelity check.
     """
 
     name: ClassVar[str] = "bilo"
@@ -68,6 +69,13 @@ class BiLO(AbstractMethod):
             from inverse.adjoint_bridge import data_misfit, function_gradient
 
             return function_gradient(data_misfit(problem, data.disc, data.u_obs))
+        if problem.time is not None:
+            from inverse.adjoint_bridge import AdjointConfig, scalar_gradient, transient_functional
+
+            ref = problem.gradient_problem()
+            disc = replace(ref.discretise(data.disc.comm), x_dat=data.disc.x_dat,
+                           distributed=data.disc.distributed)
+            return scalar_gradient(transient_functional(ref, disc, data.u_obs, cfg=AdjointConfig()))
         return scalar_data_gradient(problem, data, self.fidelity_h)
 
 

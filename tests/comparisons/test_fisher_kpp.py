@@ -40,7 +40,7 @@ def test_smoke_comparison_moves_parameters_toward_truth(tmp_path):
     "argv, message",
     [
         (["--truth=-1,2"], "rD must be > 0"),
-        (["--methods", "adjoint"], "the adjoint supports stationary problems only"),
+        (["--methods", "adjoint_gd"], "gradient descent has no step rule for scalar unknowns"),
         (["--methods", "pinn(w_dat=-100)"], "w_dat must be > 0"),
         (["--methods", "bilo(w_reg=0.1)"], "w_reg applies to a field unknown"),
         (["--methods", "bilo,fno"], "unknown method 'fno'"),

@@ -1,5 +1,5 @@
 """Every registered method on every comparison's problem: it runs and gives finite metrics, or it
-refuses the problem with a one-line reason before any work (e.g. the adjoint on a transient problem).
+refuses the problem with a one-line reason before any work (e.g. gradient descent on named scalars).
 """
 
 from dataclasses import replace
@@ -30,7 +30,7 @@ PROBLEMS = {
     ),
     "darcy": replace(darcy.PRESETS["smoke"][0](), problem=darcy.DarcyProblem(cells=4)),
 }
-REFUSED = {("fisher_kpp", name): "stationary" for name in ("adjoint", "adjoint_tao", "adjoint_gd")}
+REFUSED = {("fisher_kpp", "adjoint_gd"): "no step rule for scalar unknowns"}
 REFUSED[("fisher_kpp", "adjoint_nn")] = "field unknown of a stationary problem"
 
 
