@@ -1,9 +1,19 @@
 """Classical adjoint baseline assembled with DOLFINx/PETSc.
 
-The coefficient problem −∇·(a∇u) = f with a = g(m), m in P1 or DG0, observed through a
-PETSc matrix B, J(m) = ½‖Bu − d‖² + Σ R_k(m). Forward and adjoint solves share one
-assembled operator and KSP; the derivative dJ (dual vector) and the gradient M⁻¹dJ
-(Riesz representative) are kept apart; solves are counted. Usage::
+Every reduced functional J(m) = misfit(u(m)) + R(m) implements one interface
+(:class:`AbstractReducedFunctional`): ``J``, ``derivative`` (the dual vector dJ), ``gradient``
+(its Riesz representative), ``riesz``, and counters of forward and adjoint solves. Two
+implementations, both derived from the problem's one weak residual with ``ufl.derivative``:
+
+* :class:`ReducedFunctional`, stationary: F(u, a(m); v) = 0 with a P1 or DG0 coefficient
+  a = g(m) (identity, sigmoid or exp map; H1/TV regularisers); one linear solve when F is affine
+  in u, Newton (PETSc SNES) otherwise; the adjoint solves with the transposed tangent.
+* :class:`TransientReducedFunctional`, time dependent: ∫u_t v + G(u, θ, t; v) = 0 stepped with
+  the project's BDF2 (first step backward Euler) and Newton per step; named scalars θ or the
+  initial condition u⁰ as the controls; the discrete adjoint runs backward through the same
+  steps (states kept in memory).
+
+Usage::
 
     import adjoint, dolfinx
     from mpi4py import MPI
@@ -17,14 +27,16 @@ assembled operator and KSP; the derivative dJ (dual vector) and the gradient M�
         regularization=[adjoint.TotalVariation(weight=1e-8, eps=1e-2)])
     m0 = rf.parameter_from_coefficient(a0_local)       # constant, callable or owned values
     J, dJ, g = rf.J(m0), rf.derivative(m0), rf.gradient(m0)
-    rates, _ = adjoint.taylor_test(rf.J, rf.derivative, m0, dm)   # ≈ 2
-    result = adjoint.minimize_tao(rf, m0, adjoint.TaoConfig(max_iter=300))
-    result.coefficient, result.J_history, result.n_forward, result.n_adjoint
+    check = adjoint.taylor_check(rf.J, rf.derivative, m0, dm)   # rates ≈ 2, round-off flagged
+    assert check.check() is None
+    result = adjoint.minimize_tao(rf, m0, adjoint.TaoConfig(max_iter=300))   # BLMVM
+    result = adjoint.minimize_tao(rf, m0, adjoint.TaoConfig(tao_type="bnls")) # Newton, H·v by
+    result.coefficient, result.J_history, result.n_forward, result.n_adjoint  # adjoint differences
     result = adjoint.gradient_descent(rf, m0, adjoint.GradientDescentConfig(step=1e-2))
 
-Problems are declared in ``comparisons/<name>.py`` (e.g. the 1D variable-diffusion Poisson
-experiment in ``comparisons/poisson.py``, with D fixed to 1 at both ends through
-``FixedCoefficient``); observation operators at points come from ``fem.PointEvaluator``.
+Problems are declared in ``comparisons/<name>.py``; ``inverse.adjoint_bridge`` builds these
+functionals from a problem declaration (``reduced_functional``, ``transient_functional``);
+observation operators at points come from ``fem.PointEvaluator``.
 """
 from fem import _loader as _loader  # noqa: F401
 

@@ -1,9 +1,13 @@
-"""The adjoint baseline's reduced functional, assembled from a problem declaration.
+"""The adjoint baseline's reduced functionals, assembled from a problem declaration.
 
-The state equation is the problem's own weak residual F(u, a; v) (one source for the FEM
-reference, the validation solve and the adjoint), the observation operator is
-``fem.PointEvaluator(V, x_dat).matrix()``, and the coefficient space, map, bounds and
-regulariser come from the problem's :class:`~inverse.problem.Field`.
+The state equation is the problem's own weak residual F(u, θ; v) (one source for the FEM
+reference, the validation solve and the adjoint) and the observation operator is
+``fem.PointEvaluator(V, x).matrix()`` at the data points:
+
+* :func:`reduced_functional`: a stationary problem with a :class:`~inverse.problem.Field`,
+  whose coefficient space, map, bounds and regulariser it takes;
+* :func:`transient_functional`: a transient problem with :class:`~inverse.problem.Scalars`,
+  the discrete adjoint of its BDF2 steps, data on its :class:`~inverse.problem.SpaceTimeGrid`.
 """
 
 from __future__ import annotations

@@ -12,6 +12,7 @@ Metrics are defined here once for every method and problem:
 
 from __future__ import annotations
 
+import math
 import time
 import typing
 from collections.abc import Callable, Mapping
@@ -145,8 +146,36 @@ def evaluate(
             else np.full(len(data.u_obs), np.nan)
         )
     metrics["data_mse"] = disc.global_mean((u_dat - data.u_obs) ** 2)
+    metrics.update(time_to_accuracy(problem, result.history))
     metrics.update(result.diagnostics)
     return metrics, notes
+
+
+def time_to_accuracy(
+    problem: AbstractInverseProblem, history: list[dict[str, Any]], tol: float = 0.01
+) -> dict[str, float]:
+    """Per named scalar, ``t_1pct[name]``: seconds until its relative error is ≤ ``tol`` for good.
+
+    Read from the logged rows (``time``, ``theta_<name>``): the time of the first row after which
+    every logged row stays within ``tol`` of the truth; NaN if the last one is not. Nothing for
+    a field unknown or a history without times.
+    """
+    unknowns = problem.unknowns
+    if isinstance(unknowns, Field):
+        return {}
+    out = {}
+    for name, truth in zip(unknowns.names, unknowns.truth, strict=True):
+        rows = [(float(h["time"]), float(h[f"theta_{name}"])) for h in history
+                if "time" in h and f"theta_{name}" in h]
+        if not rows:
+            continue
+        t_hit = math.nan
+        for t, value in reversed(rows):
+            if not abs(value - truth) <= tol * abs(truth):
+                break
+            t_hit = t
+        out[f"t_{round(100 * tol)}pct[{name}]"] = t_hit
+    return out
 
 
 def run_study(

@@ -1,6 +1,7 @@
 """Run under ``mpirun -n 2 python tests/adjoint/adjoint_mpi_checks.py NAME``; exit non-zero on failure.
 
-NAME: ``taylor`` (rates ≥ 1.9 for P1/DG0 × H1/TV) or ``tao`` (prints the optimum as JSON).
+NAME: ``taylor`` (rates ≥ 1.9 for P1/DG0 × H1/TV, 2 ± 0.1 for two nonlinear residuals) or
+``tao`` (prints the optimum as JSON).
 """
 
 from __future__ import annotations
@@ -28,6 +29,14 @@ def check_taylor() -> None:
                                        solver=adjoint.SolverConfig.iterative())
     print0(f"taylor P1 TV sigmoid CG+GAMG: rates {rates}")
     assert rates.min() >= 1.9, rates
+    # nonlinear state equations (Newton), one of them with advection (a non-symmetric tangent)
+    from test_adjoint_nonlinear import CASES, make_problem
+
+    for space, residual in CASES:
+        rf, m = make_problem(space, residual)
+        check = adjoint.taylor_check(rf.J, rf.derivative, m, adjoint_cases.direction(rf), comm=comm)
+        print0(f"taylor nonlinear {space} {residual.__name__}: rates {check.usable_rates}")
+        assert check.check() is None, check.check()
 
 
 def check_tao() -> None:

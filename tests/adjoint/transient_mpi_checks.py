@@ -1,4 +1,7 @@
-"""Run under ``mpirun -n 2 python tests/adjoint/transient_mpi_checks.py``: prints the summaries as JSON."""
+"""Run under ``mpirun -n 2 python tests/adjoint/transient_mpi_checks.py``: prints the summaries as JSON.
+
+The Taylor summaries of both cases and TAO's BLMVM and Newton (bnls) recoveries on 2 ranks.
+"""
 
 from __future__ import annotations
 
@@ -15,6 +18,7 @@ def main() -> None:
     assert comm.size > 1
     out = {name: transient_cases.summary(*getattr(transient_cases, name)(comm))
            for name in ("fisher_kpp", "heat_ic")}
+    out.update({tao_type: transient_cases.tao_recovery(comm, tao_type) for tao_type in ("blmvm", "bnls")})
     print0("RESULT " + json.dumps(out))
 
 

@@ -13,7 +13,7 @@ from comparisons import fisher_kpp, poisson  # noqa: E402
 
 CASES = {
     # (module, arguments): a single network method keeps each run near 30 s on one core
-    "fisher_kpp": (fisher_kpp, ["--preset", "smoke", "--methods", "bilo"]),
+    "fisher_kpp": (fisher_kpp, ["--preset", "smoke", "--methods", "bilo,adjoint"]),
     "poisson": (poisson, ["--preset", "smoke", "--methods", "pinn(w_dat=100,w_reg=0.001),adjoint_tao"]),
 }
 
@@ -29,6 +29,8 @@ def test_two_ranks_give_the_serial_report(name, mpirun, tmp_path):
     assert par["ranks"] == 2 and set(par["methods"]) == set(serial.methods)
     for label, record in serial.methods.items():
         for metric, value in record.runs[0].items():
+            if metric.startswith("t_1pct"):
+                continue  # a wall time, not a result
             # the same data on every rank; the FEM solves on 2 ranks differ from serial only by
             # Krylov/LU round-off, which the networks' float32 training does not see. TAO stops at
             # its iteration limit here (200, not converged), and 200 L-BFGS steps carry that

@@ -11,6 +11,7 @@ pytest.importorskip("dolfinx")
 from comparisons import poisson  # noqa: E402
 from inverse import PINN, BiLO  # noqa: E402
 from inverse.cli import float_tuple, parse_methods, split_top_level  # noqa: E402
+from inverse.problem import Scalars  # noqa: E402
 from inverse.report import Report, summarize  # noqa: E402
 
 STUDY = poisson.PRESETS["smoke"][0]()
@@ -92,3 +93,19 @@ def test_a_config_of_the_wrong_type_is_refused():
     wrong = replace(STUDY, configs={**STUDY.configs, "pinn": STUDY.configs["bilo"]})
     with pytest.raises(TypeError, match=r"pinn reads configs\['pinn'\] as a PINNConfig, got a BiLOConfig"):
         configure(wrong, "pinn", {}, METHODS)
+
+
+def test_time_to_accuracy_is_the_time_after_which_the_error_stays_small():
+    from inverse.runner import time_to_accuracy
+
+    class P:
+        unknowns = Scalars(names=("a", "b"), truth=(2.0, 1.0), init=(1.0, 1.0))
+
+    rows = [{"time": 0.0, "theta_a": 1.0, "theta_b": 1.0},
+            {"time": 1.0, "theta_a": 2.01, "theta_b": 1.5},  # a within 1 %, then out again
+            {"time": 2.0, "theta_a": 2.1, "theta_b": 1.2},
+            {"time": 3.0, "theta_a": 1.995, "theta_b": 1.2},
+            {"time": 4.0, "theta_a": 2.0, "theta_b": 1.2}]
+    t = time_to_accuracy(P(), rows)
+    assert t["t_1pct[a]"] == 3.0 and math.isnan(t["t_1pct[b]"])
+    assert time_to_accuracy(P(), [{"step": 0}]) == {}

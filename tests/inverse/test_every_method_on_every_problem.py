@@ -70,7 +70,9 @@ def test_every_registered_method_runs_or_refuses(problem_name):
         assert method.refuse(problem) is None, name
         result = method.solve(problem, data)
         metrics, _ = evaluate(problem, data, result)
-        assert metrics and all(np.isfinite(v) for v in metrics.values()), (name, metrics)
+        # t_1pct[·] is NaN when a run never settles within 1 % (five steps here)
+        finite = {k: v for k, v in metrics.items() if not k.startswith("t_1pct")}
+        assert finite and all(np.isfinite(v) for v in finite.values()), (name, metrics)
         assert result.cost.steps >= 0 and result.cost.wall_s > 0, name
         if name == "bilo":
             # the fidelity check ran against the exact gradient (FEM differences or the adjoint)
