@@ -45,7 +45,16 @@ import fem
 import hybrid
 from comparisons.pdes import FisherKPP
 from comparisons.plots import plot_fields, plot_trajectories
-from inverse import Comparison, Discretisation, InverseResult, Scalars, SpaceTimeGrid, Study, TimeInterval
+from inverse import (
+    Comparison,
+    Discretisation,
+    InverseResult,
+    ParameterGrid,
+    Scalars,
+    SpaceTimeGrid,
+    Study,
+    TimeInterval,
+)
 from inverse.cli import float_tuple
 from inverse.problem import AbstractInverseProblem
 
@@ -125,6 +134,16 @@ class FisherKPPProblem(AbstractInverseProblem):
         """(rD, rρ) uniform on [0.5, 3]² (the truth (2, 2) inside; the paper's grids are not stated)."""
         return dict(zip(PARAMS, rng.uniform(0.5, 3.0, size=2).tolist(), strict=True))
 
+    def operator_datasets(self) -> dict[str, ParameterGrid]:
+        """The DeepONet's grids (paper §3.1, whose values were not published).
+
+        ``coarse`` and ``dense`` cover [0.5, 3]² (6² and 26² points); ``ood`` covers [0.5, 1.5]²,
+        which excludes the truth (2, 2).
+        """
+        return {"coarse": ParameterGrid.linspace((0.5, 3.0, 6), (0.5, 3.0, 6)),
+                "dense": ParameterGrid.linspace((0.5, 3.0, 26), (0.5, 3.0, 26)),
+                "ood": ParameterGrid.linspace((0.5, 1.5, 11), (0.5, 1.5, 11))}
+
     def gradient_problem(self) -> FisherKPPProblem:
         """The coarser FEM of the fidelity check."""
         return replace(self, cells=self.fidelity_cells, steps=self.fidelity_steps)
@@ -155,8 +174,10 @@ def study(pre: int, fine: int, every: int, width: int, seeds: int, log: int = 10
                              finetune=hybrid.BiLOFinetuneConfig(steps=fine, fidelity_every=every))
     pinn = hybrid.PINNConfig(network=net, pretrain=pretrain, log_every=log,
                              finetune=hybrid.PINNFinetuneConfig(steps=fine))
-    return Study(problem=FisherKPPProblem(**problem), configs={"bilo": bilo, "pinn": pinn}, seeds=seeds,
-                 methods=METHODS)
+    onet = hybrid.DeepONetConfig(width=width, basis=width, train_steps=min(fine, 10_000), batch=64,
+                                 invert_steps=min(4 * fine, 20_000), log_every=log)
+    return Study(problem=FisherKPPProblem(**problem), configs={"bilo": bilo, "pinn": pinn, "deeponet": onet},
+                 seeds=seeds, methods=METHODS)
 
 
 PRESETS = {

@@ -46,6 +46,11 @@ from .losses import tv_regularizer as tv_regularizer
 from .networks import FourierFeatures as FourierFeatures
 from .networks import FunctionNetwork as FunctionNetwork
 from .networks import LocalOperator as LocalOperator
+from .operators import DeepONet as DeepONet
+from .operators import DeepONetConfig as DeepONetConfig
+from .operators import OperatorFit as OperatorFit
+from .operators import invert_operator as invert_operator
+from .operators import train_deeponet as train_deeponet
 from .pinn import PINN as PINN
 from .problem import AbstractFunctionPDE as AbstractFunctionPDE
 from .problem import AbstractPDE as AbstractPDE

@@ -16,6 +16,9 @@ A comparison runs seeds × methods on the same data and writes one report::
 
 from inverse.adjoint_bridge import AdjointConfig as AdjointConfig
 from inverse.cli import Comparison as Comparison
+from inverse.datasets import ParameterGrid as ParameterGrid
+from inverse.datasets import PriorSamples as PriorSamples
+from inverse.datasets import operator_dataset as operator_dataset
 from inverse.method import AbstractMethod as AbstractMethod
 from inverse.method import Cost as Cost
 from inverse.method import InverseData as InverseData
@@ -26,6 +29,7 @@ from inverse.methods import PINN as PINN
 from inverse.methods import Adjoint as Adjoint
 from inverse.methods import AdjointNN as AdjointNN
 from inverse.methods import BiLO as BiLO
+from inverse.methods import DeepONet as DeepONet
 from inverse.metrics import ThresholdAccuracy as ThresholdAccuracy
 from inverse.problem import AbstractFieldMetric as AbstractFieldMetric
 from inverse.problem import AbstractInverseProblem as AbstractInverseProblem

@@ -55,7 +55,7 @@ def _option_types(cls: type[AbstractMethod]) -> dict[str, Any]:
 
 
 def _convert(text: str, hint: Any, where: str) -> Any:
-    """A command-line value as the option's type: float, int or one of a Literal's strings."""
+    """A command-line value as the option's type: float, int, str or one of a Literal's strings."""
     args = [a for a in typing.get_args(hint) if a is not type(None)] or [hint]
     if typing.get_origin(hint) is typing.Literal:
         if text not in args:
@@ -75,6 +75,8 @@ def _convert(text: str, hint: Any, where: str) -> Any:
             return int(text)
         except ValueError:
             raise ValueError(f"{where}={text!r} is not an integer") from None
+    if kind is str:
+        return text
     raise ValueError(f"{where} cannot be set from the command line")
 
 

@@ -292,6 +292,14 @@ class AbstractInverseProblem(abc.ABC):
         """A draw of the unknowns from the problem's prior (operator-learning data sets)."""
         raise NotImplementedError(f"{self.name} declares no prior (sample_prior)")
 
+    def operator_datasets(self) -> Mapping[str, Any]:
+        """Named data sets for the operator baselines (none by default).
+
+        Values are ``inverse.datasets.ParameterGrid`` or ``PriorSamples``, e.g. one in and one out
+        of the distribution of the truth.
+        """
+        return {}
+
     def gradient_problem(self) -> AbstractInverseProblem:
         """The problem whose FEM gives the exact gradient of a fidelity check (e.g. a coarser copy)."""
         return self

@@ -13,6 +13,7 @@ from inverse.method import AbstractMethod
 from inverse.methods.adjoint import Adjoint as Adjoint
 from inverse.methods.adjoint_nn import AdjointNN as AdjointNN
 from inverse.methods.bilo import BiLO as BiLO
+from inverse.methods.deeponet import DeepONet as DeepONet
 from inverse.methods.pinn import PINN as PINN
 
 METHODS: Mapping[str, tuple[type[AbstractMethod], Mapping[str, Any]]] = MappingProxyType(
@@ -24,6 +25,7 @@ METHODS: Mapping[str, tuple[type[AbstractMethod], Mapping[str, Any]]] = MappingP
         "adjoint_gd": (Adjoint, {"optimizer": "gd"}),
         "adjoint_newton": (Adjoint, {"optimizer": "bnls"}),
         "adjoint_nn": (AdjointNN, {}),
+        "deeponet": (DeepONet, {}),
     }
 )
 """name -> (class, fixed options). ``adjoint`` and ``adjoint_tao`` are the same method."""

@@ -50,6 +50,7 @@ def test_smoke_comparison_moves_parameters_toward_truth(tmp_path):
         (["--methods", "pinn(w_dat=-100)"], "w_dat must be > 0"),
         (["--methods", "bilo(w_reg=0.1)"], "w_reg applies to a field unknown"),
         (["--methods", "bilo,fno"], "unknown method 'fno'"),
+        (["--methods", "deeponet(dataset=nope)"], "no operator data set 'nope' (the problem declares"),
         (["--init", "1"], "expected 2 comma-separated numbers"),
         (["--noise", "nan"], "expected a finite number"),
     ],

@@ -13,7 +13,7 @@ pytest.importorskip("dolfinx")
 from mpi4py import MPI  # noqa: E402
 
 from comparisons import darcy, fisher_kpp, poisson  # noqa: E402
-from hybrid import FunctionNetworkConfig, NetworkConfig, PretrainConfig  # noqa: E402
+from hybrid import DeepONetConfig, FunctionNetworkConfig, NetworkConfig, PretrainConfig  # noqa: E402
 from inverse import METHODS, AdjointConfig, evaluate, make_data  # noqa: E402
 from inverse.runner import configure  # noqa: E402
 
@@ -31,6 +31,8 @@ PROBLEMS = {
     "darcy": replace(darcy.PRESETS["smoke"][0](), problem=darcy.DarcyProblem(cells=4)),
 }
 REFUSED = {("fisher_kpp", "adjoint_gd"): "no step rule for scalar unknowns"}
+REFUSED.update({(p, "deeponet"): "scalar unknowns only" for p in ("poisson", "darcy")})
+OPTIONS = {"deeponet": {"dataset": "coarse", "cache": ""}}  # 36 tiny FEM solves, nothing written
 REFUSED[("fisher_kpp", "adjoint_nn")] = "field unknown of a stationary problem"
 
 
@@ -49,6 +51,7 @@ def _tiny(study):
     configs["bilo"] = replace(configs["bilo"], finetune=replace(configs["bilo"].finetune, fidelity_every=5))
     cfg = configs.get("adjoint", AdjointConfig())
     configs["adjoint"] = replace(cfg, max_iter=5, gd_max_iter=5)
+    configs["deeponet"] = DeepONetConfig(width=8, basis=8, train_steps=5, invert_steps=5, log_every=1)
     return replace(study, configs=configs)
 
 
@@ -59,7 +62,7 @@ def test_every_registered_method_runs_or_refuses(problem_name):
     disc = problem.discretise(MPI.COMM_WORLD)
     data = make_data(problem, disc, noise=0.01, seed=0)
     for name in METHODS:
-        method = configure(study, name, {}, METHODS)
+        method = configure(study, name, OPTIONS.get(name, {}), METHODS)
         if (problem_name, name) in REFUSED:
             reason = method.refuse(problem)
             assert reason is not None and REFUSED[problem_name, name] in reason, (name, reason)
