@@ -177,3 +177,43 @@ def field_outputs(problem: Any, disc: Any, results: dict[str, Any], out: Path, *
     png = plot_triangle_panel(disc.mesh.mesh, x, rows, out / f"{stem}_fields.png", limits=limits,
                               threshold=threshold, comm=disc.comm)
     return write_functions(funcs, out, stem) + ([png] if png is not None else [])
+
+
+def plot_field_1d(problem: Any, disc: Any, results: dict[str, Any], out: Path, *, name: str) -> list[Path]:
+    """``<name>.png`` (the inferred field per method, the truth, the guess) and ``u.png`` (u_NN − u_FEM).
+
+    For a 1D field unknown: the curves at ``disc.x_field``; u_FEM is the FEM at each estimate.
+    """
+    x = disc.x_field
+    assert x is not None
+    curves = {}
+    for label, r in results.items():
+        assert r.field is not None
+        u = r.u(x) if r.u is not None and r.u_is_network else None
+        ok = u is not None and problem.inadmissible(r.field, disc) is None
+        curves[label] = (r.field(x), u, problem.forward(disc, r.field, x) if ok else None)
+    if disc.comm.rank != 0:
+        return []
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    ax.plot(x[:, 0], problem.truth(x), "k--", lw=2, label="truth")
+    ax.plot(x[:, 0], problem.initial_guess(x), ":", color="grey", label="initial guess")
+    for label, (D, _, _) in curves.items():
+        ax.plot(x[:, 0], D, lw=1, label=label)
+    ax.set(xlabel="x", ylabel=f"{name}(x)")
+    ax.legend(fontsize=6, ncol=2)
+    fig.tight_layout()
+    fig.savefig(out / f"{name}.png", dpi=120)
+    plt.close(fig)
+    fig, (a1, a2) = plt.subplots(1, 2, figsize=(11, 4))
+    for label, (_, u, u_fem) in curves.items():
+        if u is not None:
+            a1.plot(x[:, 0], u, lw=1, label=label)
+            if u_fem is not None:
+                a2.plot(x[:, 0], u - u_fem, lw=1, label=label)
+    a1.set(title=f"u_NN at the inferred {name}", xlabel="x")
+    a2.set(title=f"u_NN − u_FEM(inferred {name})", xlabel="x")
+    a1.legend(fontsize=6)
+    fig.tight_layout()
+    fig.savefig(out / "u.png", dpi=120)
+    plt.close(fig)
+    return [out / f"{name}.png", out / "u.png"]

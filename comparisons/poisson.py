@@ -45,6 +45,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -55,7 +56,8 @@ from mpi4py import MPI
 import fem
 import hybrid
 from comparisons.pdes import VariablePoisson
-from inverse import AdjointConfig, Comparison, Discretisation, Field, InverseResult, Study
+from comparisons.plots import plot_field_1d
+from inverse import AdjointConfig, Comparison, Discretisation, Field, InverseResult, PriorSamples, Study
 from inverse.problem import AbstractInverseProblem
 
 # -
@@ -78,12 +80,14 @@ class PoissonProblem(AbstractInverseProblem):
     Attributes:
         cells: Cells of the P2 FEM reference (data and validation).
         n_res, n_dat, n_eval: Residual, data and evaluation points (uniform on [0, 1]).
+        operator_samples: Size of each DeepONet data set (prior draws).
     """
 
     cells: int = 1000
     n_res: int = 101
     n_dat: int = 51
     n_eval: int = 1001
+    operator_samples: int = 1000
     fem_degree: int = 2
     noise_seed: int = 20_000
 
@@ -109,11 +113,18 @@ class PoissonProblem(AbstractInverseProblem):
         """D ≡ 1."""
         return np.ones(len(x))
 
-    def sample_prior(self, rng: np.random.Generator) -> Any:
+    def sample_prior(self, rng: np.random.Generator, length_scale: float = 0.2) -> Any:
         """D = 1 + ψ − ψ(0)(1 − x) − ψ(1)x, ψ a GRF (variance 0.05, ℓ = 0.2; paper B.2.2): D(0) = D(1) = 1."""
-        psi = fem.GaussianRandomField(dim=1, sigma=0.05**0.5, length_scale=0.2, seed=int(rng.integers(2**31)))
+        psi = fem.GaussianRandomField(dim=1, sigma=0.05**0.5, length_scale=length_scale,
+                                      seed=int(rng.integers(2**31)))
         ends = psi(np.array([[0.0], [1.0]]))
         return lambda x: 1 + psi(x) - ends[0] * (1 - x[:, 0]) - ends[1] * x[:, 0]
+
+    def operator_datasets(self) -> dict[str, PriorSamples]:
+        """The DeepONet's GRF data sets of length scales 0.2, 0.3, 0.4 (paper B.2.2)."""
+        return {f"l{ell}": PriorSamples(n=self.operator_samples, label=f"GRF l={ell}",
+                                        sampler=partial(self.sample_prior, length_scale=ell))
+                for ell in (0.2, 0.3, 0.4)}
 
     def discretise(self, comm: MPI.Comm) -> Discretisation:
         """Uniform points of [0, 1] (every rank); errors by the trapezoid rule on n_eval points."""
@@ -156,7 +167,7 @@ def adjoint_config(cells: int, tao: int, gd: int) -> AdjointConfig:
 
 
 def study(pre: int, fine: int, *, seeds: int = 1, methods: str = METHODS, cells: int = 1000,
-          adjoint: AdjointConfig | None = None) -> Study:
+          adjoint: AdjointConfig | None = None, samples: int = 1000) -> Study:
     """A study with the given step counts (both levels, both network methods)."""
     net, fnet = hybrid.NetworkConfig(depth=4, width=128), hybrid.FunctionNetworkConfig()
     reg = hybrid.RegularizerConfig(kind="h1", weight=1e-3)
@@ -169,14 +180,16 @@ def study(pre: int, fine: int, *, seeds: int = 1, methods: str = METHODS, cells:
                                                                 w_dat=100.0, regularizer=reg))
     # 18 method/weight rows per seed: one seed keeps `default` near 30 min on 2 cores; one torch
     # thread: with 101 points the networks are too small to gain from more
-    return Study(problem=PoissonProblem(cells=cells), seeds=seeds, methods=methods, threads=1,
-                 configs={"bilo": bilo, "pinn": pinn,
-                          "adjoint": adjoint or adjoint_config(200, 1000, 50_000)})
+    # the DeepONet of B.2.2: 2×128 branch and trunk, the data MSE + w_reg·FD regulariser
+    onet = hybrid.DeepONetConfig(train_steps=fine, batch=64, invert_steps=fine, w_reg=1e-3, log_every=50)
+    return Study(problem=PoissonProblem(cells=cells, operator_samples=samples), seeds=seeds, methods=methods,
+                 threads=1, configs={"bilo": bilo, "pinn": pinn, "deeponet": onet,
+                                     "adjoint": adjoint or adjoint_config(200, 1000, 50_000)})
 
 
 PRESETS = {
     "smoke": (lambda: study(200, 300, methods=SMOKE_METHODS, cells=200,
-                            adjoint=adjoint_config(50, 200, 200)),
+                            adjoint=adjoint_config(50, 200, 200), samples=40),
               "(tests, < 1 min; one weight per method family)"),
     "default": (lambda: study(1500, 5000), "(every method at every weight, < 30 min on 2 cores)"),
     "paper": (lambda: study(10_000, 10_000, seeds=5, adjoint=adjoint_config(400, 1000, 200_000)),
@@ -195,43 +208,7 @@ PRESETS = {
 def plots(problem: AbstractInverseProblem, disc: Discretisation, results: dict[str, InverseResult],
           out: Path) -> list[Path]:
     """``D.png`` (inferred D per method and the truth) and ``u.png`` (u_NN against u_FEM)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    x = disc.x_field
-    assert x is not None
-    curves = {}
-    for label, r in results.items():
-        assert r.field is not None
-        u = r.u(x) if r.u is not None and r.u_is_network else None
-        ok = u is not None and problem.inadmissible(r.field, disc) is None
-        curves[label] = (r.field(x), u, problem.forward(disc, r.field, x) if ok else None)
-    if disc.comm.rank != 0:
-        return []
-    fig, ax = plt.subplots(figsize=(7, 4.5))
-    ax.plot(x[:, 0], problem.truth(x), "k--", lw=2, label="truth")
-    ax.plot(x[:, 0], problem.initial_guess(x), ":", color="grey", label="initial guess")
-    for label, (D, _, _) in curves.items():
-        ax.plot(x[:, 0], D, lw=1, label=label)
-    ax.set(xlabel="x", ylabel="D(x)")
-    ax.legend(fontsize=6, ncol=2)
-    fig.tight_layout()
-    fig.savefig(out / "D.png", dpi=120)
-    plt.close(fig)
-    fig, (a1, a2) = plt.subplots(1, 2, figsize=(11, 4))
-    for label, (_, u, u_fem) in curves.items():
-        if u is not None:
-            a1.plot(x[:, 0], u, lw=1, label=label)
-            if u_fem is not None:
-                a2.plot(x[:, 0], u - u_fem, lw=1, label=label)
-    a1.set(title="u_NN at the inferred D", xlabel="x"), a2.set(title="u_NN − u_FEM(inferred D)", xlabel="x")
-    a1.legend(fontsize=6)
-    fig.tight_layout()
-    fig.savefig(out / "u.png", dpi=120)
-    plt.close(fig)
-    return [out / "D.png", out / "u.png"]
+    return plot_field_1d(problem, disc, results, out, name="D")
 # -
 
 

@@ -206,6 +206,7 @@ def train_deeponet(pde: AbstractPDE, inputs: np.ndarray, points: np.ndarray, out
 def invert_operator(model: DeepONet, x_dat: np.ndarray, u_dat: np.ndarray, p0: np.ndarray,
                     config: DeepONetConfig,
                     *, names: tuple[str, ...] = (), field_spacing: float | None = None,
+                    fixed: np.ndarray | None = None,
                     time_offset: float = 0.0) -> tuple[np.ndarray, list[dict[str, Any]]]:
     """Minimise mean_j (u(x_j; p) − d_j)² (+ the field regulariser) over p, the operator frozen.
 
@@ -217,6 +218,8 @@ def invert_operator(model: DeepONet, x_dat: np.ndarray, u_dat: np.ndarray, p0: n
         config: Steps, learning rate, w_reg.
         names: Names of scalar inputs (their values are logged as ``theta_<name>``).
         field_spacing: h of a field's 1D grid (enables the regulariser).
+        fixed: Boolean mask of entries of p that keep their initial values (e.g. a field's
+            boundary values).
         time_offset: Added to the logged times (e.g. data generation and training).
 
     Returns:
@@ -227,6 +230,7 @@ def invert_operator(model: DeepONet, x_dat: np.ndarray, u_dat: np.ndarray, p0: n
     D = torch.as_tensor(u_dat, dtype=param.dtype, device=param.device)
     p = torch.nn.Parameter(torch.as_tensor(p0, dtype=param.dtype, device=param.device).reshape(1, -1).clone())
     opt = torch.optim.Adam([p], lr=config.lr_invert)
+    keep = None if fixed is None else torch.as_tensor(np.asarray(fixed, dtype=bool), device=param.device)
     history: list[dict[str, Any]] = []
     t0 = time.perf_counter()
     for step in range(config.invert_steps + 1):
@@ -243,6 +247,8 @@ def invert_operator(model: DeepONet, x_dat: np.ndarray, u_dat: np.ndarray, p0: n
         if step == config.invert_steps:
             break
         (p.grad,) = torch.autograd.grad(loss, [p])
+        if keep is not None:
+            p.grad[:, keep] = 0.0  # Adam moves nothing whose gradient is always zero
         opt.step()
         if not torch.isfinite(p).all():
             raise RuntimeError(f"DeepONet inversion diverged at step {step}")

@@ -8,7 +8,7 @@ operator training and inversion.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import ClassVar, final
 
 import numpy as np
@@ -18,7 +18,7 @@ import hybrid
 from inverse.datasets import ParameterGrid, operator_dataset
 from inverse.method import AbstractMethod, Cost, InverseData, InverseResult, RunOptions, Timer
 from inverse.methods.networks import strong_form
-from inverse.problem import AbstractInverseProblem, Scalars, as_points
+from inverse.problem import AbstractInverseProblem, Field, Scalars, as_points
 
 
 @final
@@ -28,6 +28,7 @@ class DeepONet(AbstractMethod):
 
     Attributes:
         config: Operator sizes, training and inversion steps.
+        w_reg: Weight of a field's finite-difference regulariser (None: the config's).
         dataset: The name of one of the problem's ``operator_datasets()``.
         cache: Folder of the data-set cache ("" : no cache).
     """
@@ -37,11 +38,14 @@ class DeepONet(AbstractMethod):
     config: hybrid.DeepONetConfig = field(default_factory=hybrid.DeepONetConfig)
     dataset: str = "dense"
     cache: str = "results/cache"
+    w_reg: float | None = None
 
     def refuse(self, problem: AbstractInverseProblem) -> str | None:
-        """Needs named scalars and the named data set."""
-        if not isinstance(problem.unknowns, Scalars):
-            return "the DeepONet baseline supports scalar unknowns only (for now)"
+        """Needs named scalars, or a field of one variable of a stationary problem; and the data set."""
+        if isinstance(problem.unknowns, Field) and (problem.time is not None or problem.pde.input_dim != 1):
+            return "the DeepONet baseline supports scalar unknowns or a field on a 1D stationary problem"
+        if self.w_reg is not None and not isinstance(problem.unknowns, Field):
+            return "w_reg applies to a field unknown only"
         sets = problem.operator_datasets()
         if self.dataset not in sets:
             return f"no operator data set {self.dataset!r} (the problem declares {sorted(sets) or 'none'})"
@@ -50,8 +54,11 @@ class DeepONet(AbstractMethod):
     def run(self, problem: AbstractInverseProblem, data: InverseData, options: RunOptions) -> InverseResult:
         """Generate or read the data set, train the operator, invert it at the data."""
         unknowns = problem.unknowns
-        assert isinstance(unknowns, Scalars)
         cfg, disc = self.config, data.disc
+        if self.w_reg is not None:
+            cfg = replace(cfg, w_reg=self.w_reg)
+        # a field is the branch input through its values at the residual points (a 1D grid)
+        fp = None if isinstance(unknowns, Scalars) else np.sort(as_points(disc.x_res), axis=0)
         comm = disc.comm
         spec = problem.operator_datasets()[self.dataset]
         # the operator is small and trained on every rank alike; each rank then inverts with the
@@ -59,7 +66,7 @@ class DeepONet(AbstractMethod):
         if disc.distributed and comm.size > 1:
             raise ValueError("deeponet: distributed observations are not supported under MPI")
         clock = Timer()
-        ds = operator_dataset(problem, spec, comm, cache_dir=self.cache or None,
+        ds = operator_dataset(problem, spec, comm, cache_dir=self.cache or None, field_points=fp,
                               log=print if comm.rank == 0 else None)
         t_data = clock()
         device = options.device or ("cuda" if torch.cuda.is_available() else "cpu")
@@ -67,12 +74,23 @@ class DeepONet(AbstractMethod):
         fit = hybrid.train_deeponet(strong_form(problem, data), ds.inputs, ds.points, ds.outputs, cfg,
                                     seed=data.seed, device=device, dtype=dtype)
         t_train = clock() - t_data
-        p0 = np.array(unknowns.init, dtype=np.float64)
         x_dat = as_points(disc.x_dat)
-        p, history = hybrid.invert_operator(fit.model, x_dat, data.u_obs, p0, cfg, names=unknowns.names,
-                                            time_offset=t_data + t_train)
+        if isinstance(unknowns, Scalars):
+            p0, names, h, fixed = np.array(unknowns.init, dtype=np.float64), unknowns.names, None, None
+        else:
+            assert fp is not None
+            p0, names = np.asarray(problem.initial_guess(fp), dtype=np.float64), ()
+            h = float(fp[1, 0] - fp[0, 0])
+            ends = np.zeros(len(fp), dtype=bool)
+            ends[[0, -1]] = unknowns.fixed_on_boundary
+            fixed = ends
+        p, history = hybrid.invert_operator(fit.model, x_dat, data.u_obs, p0, cfg, names=names,
+                                            field_spacing=h, fixed=fixed, time_offset=t_data + t_train)
         wall = clock()
-        theta = dict(zip(unknowns.names, (float(v) for v in p), strict=True))
+        theta = dict(zip(names, (float(v) for v in p), strict=True)) if names else {}
+        estimate = None
+        if fp is not None:  # the nodal values, linear in between
+            estimate = lambda x, xs=fp[:, 0], vs=p: np.interp(np.asarray(x)[:, 0], xs, vs)  # noqa: E731
         model = fit.model
         param = next(model.parameters())
         p_tensor = torch.as_tensor(p, dtype=param.dtype, device=param.device).reshape(1, -1)
@@ -86,10 +104,10 @@ class DeepONet(AbstractMethod):
                        "n_samples": float(len(ds.inputs)), "op_train_loss": fit.train_loss}
         if np.isfinite(fit.val_loss):
             diagnostics["op_val_loss"] = fit.val_loss
-        if isinstance(spec, ParameterGrid):
+        if isinstance(spec, ParameterGrid) and isinstance(unknowns, Scalars):
             diagnostics["truth_in_dataset"] = float(spec.contains(unknowns.truth))
         return InverseResult(
-            method=self.label, theta=theta, field=None, u=u, u_is_network=True,
+            method=self.label, theta=theta, field=estimate, u=u, u_is_network=True,
             cost=Cost(wall_s=wall, steps=cfg.invert_steps, s_per_step=(wall - t_data - t_train)
                       / max(cfg.invert_steps, 1)),
             history=history,
