@@ -13,6 +13,7 @@ from typing import ClassVar, final
 
 import numpy as np
 import torch
+from tqdm.auto import tqdm
 
 import hybrid
 from inverse.datasets import ParameterGrid, operator_dataset
@@ -66,8 +67,16 @@ class DeepONet(AbstractMethod):
         if disc.distributed and comm.size > 1:
             raise ValueError("deeponet: distributed observations are not supported under MPI")
         clock = Timer()
+        show = options.progress and comm.rank == 0
+        bar = tqdm(total=0, desc=f"{self.label}: FEM data set", disable=not show, leave=False)
+
+        def progress(done: int, total: int) -> None:
+            bar.total = total
+            bar.update(done - bar.n)
+
         ds = operator_dataset(problem, spec, comm, cache_dir=self.cache or None, field_points=fp,
-                              log=print if comm.rank == 0 else None)
+                              log=print if comm.rank == 0 else None, progress=progress)
+        bar.close()
         t_data = clock()
         device = options.device or ("cuda" if torch.cuda.is_available() else "cpu")
         dtype = torch.float64 if options.dtype == "float64" else torch.float32
