@@ -364,10 +364,6 @@ class ReducedFunctional(AbstractReducedFunctional):
                              f"({self.n_local},), the owned dofs of the {self.coefficient_space} space")
         return np.array(values, dtype=float)
 
-    def _unchanged(self, cached: np.ndarray | None, values: np.ndarray) -> bool:
-        same = cached is not None and np.array_equal(cached, values)
-        return bool(self.comm.allreduce(same, op=MPI.LAND))
-
     # ----------------------------------------------------------------------------- solves
     def _solve(self, b: PETSc.Vec, x: PETSc.Vec, what: str) -> None:
         # The adjoint system is the transpose of the tangent, (∂F/∂u)ᵀ λ = Bᵀr: a transposed solve
@@ -463,17 +459,6 @@ class ReducedFunctional(AbstractReducedFunctional):
         self._forward(m)
         # The 2-norm is a float (a pair only for NORM_1_AND_2).
         return 0.5 * cast(float, self._r.norm()) ** 2
-
-    def regularization_value(self, m: Parameter) -> float:
-        """Return Σ_k R_k(m)."""
-        if self._R is None:
-            return 0.0
-        self._set_parameter(m)
-        return float(self.comm.allreduce(dolfinx.fem.assemble_scalar(self._R), op=MPI.SUM))
-
-    def J(self, m: Parameter) -> float:
-        """Return the objective ½‖B u(m) − d‖² + Σ_k R_k(m) (one forward solve unless cached)."""
-        return self.misfit(m) + self.regularization_value(m)
 
     def derivative(self, m: Parameter) -> PETSc.Vec:
         """Return the derivative dJ/dm, the dual vector ⟨dJ, δm⟩ = J'(m)δm, as a new PETSc Vec.

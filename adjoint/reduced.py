@@ -23,6 +23,7 @@ from fem import _loader as _loader  # noqa: F401  (loads MPI before dolfinx/pets
 import abc
 from typing import Any
 
+import dolfinx.fem
 import numpy as np
 from mpi4py import MPI
 from petsc4py import PETSc
@@ -50,9 +51,32 @@ class AbstractReducedFunctional(abc.ABC):
     n_adjoint: int
     n_riesz: int
 
+    # a compiled form of Σ_k R_k (None: no regulariser), on the Function that _set_parameter fills
+    _R: Any = None
+
     @abc.abstractmethod
+    def misfit(self, m: Any) -> float:
+        """The data misfit at m (one forward solve unless the state at m is cached). Collective."""
+
+    @abc.abstractmethod
+    def _set_parameter(self, m: Any) -> np.ndarray:
+        """Validate m, copy it into the forms' coefficients and return its owned values. Collective."""
+
+    def regularization_value(self, m: Any) -> float:
+        """Σ_k R_k(m) (0 without regularisers). Collective."""
+        if self._R is None:
+            return 0.0
+        self._set_parameter(m)
+        return float(self.comm.allreduce(dolfinx.fem.assemble_scalar(self._R), op=MPI.SUM))
+
     def J(self, m: Any) -> float:
-        """The objective at m. Collective."""
+        """The objective misfit(m) + Σ_k R_k(m). Collective."""
+        return self.misfit(m) + self.regularization_value(m)
+
+    def _unchanged(self, cached: np.ndarray | None, values: np.ndarray) -> bool:
+        """Whether ``values`` equal the cached parameter on every rank. Collective."""
+        same = cached is not None and np.array_equal(cached, values)
+        return bool(self.comm.allreduce(same, op=MPI.LAND))
 
     @abc.abstractmethod
     def derivative(self, m: Any) -> PETSc.Vec:

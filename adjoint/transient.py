@@ -312,10 +312,6 @@ class TransientReducedFunctional(AbstractReducedFunctional):
             self._u_init.x.array[self._bc_dofs] = 0.0  # u⁰ = g(t0) = 0 on the Dirichlet boundary
         return values
 
-    def _unchanged(self, cached: np.ndarray | None, values: np.ndarray) -> bool:
-        same = cached is not None and np.array_equal(cached, values)
-        return bool(self.comm.allreduce(same, op=MPI.LAND))
-
     # ----------------------------------------------------------------------------- forward
     def _set_step(self, n: int) -> None:
         self._s.set_scheme(_scheme(n))
@@ -365,17 +361,6 @@ class TransientReducedFunctional(AbstractReducedFunctional):
         """½ Σ_k ‖B u(t_k) − d_k‖²."""
         self._forward(m)
         return 0.5 * sum(cast(float, r.norm()) ** 2 for r in self._r)
-
-    def regularization_value(self, m: Any) -> float:
-        """R(m) (0 without regularisers)."""
-        if self._R is None:
-            return 0.0
-        self._set_parameter(m)
-        return float(self.comm.allreduce(dolfinx.fem.assemble_scalar(self._R), op=MPI.SUM))
-
-    def J(self, m: Any) -> float:
-        """½ Σ_k ‖B u(t_k) − d_k‖² + R(m): one forward time series unless cached."""
-        return self.misfit(m) + self.regularization_value(m)
 
     # ----------------------------------------------------------------------------- adjoint
     def derivative(self, m: Any) -> PETSc.Vec:

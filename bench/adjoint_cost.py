@@ -20,13 +20,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
+
+from bench._mpi import run_worker
 
 SOLVERS = ("iterative", "direct")
 
@@ -83,16 +82,9 @@ def _worker(n: int, repeats: int, solvers: tuple[str, ...]) -> list[dict]:
 
 
 def _mpirun(nprocs: int, n: int, repeats: int, solvers: tuple[str, ...]) -> list[dict]:
-    mpirun = Path(sys.executable).parent / "mpirun"
-    cmd = [str(mpirun), "-n", str(nprocs), sys.executable, "-m", "bench.adjoint_cost", "--worker",
-           "--n", str(n), "--repeats", str(repeats), "--solvers", *solvers]
-    env = dict(os.environ, OMP_NUM_THREADS="1")
-    root = Path(__file__).resolve().parents[1]
-    proc = subprocess.run(cmd, cwd=root, env=env, capture_output=True, text=True, timeout=1800)
-    if proc.returncode != 0:
-        raise RuntimeError(f"{' '.join(cmd)} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
-    line = next(ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT "))
-    return json.loads(line[len("RESULT "):])
+    result: list[dict] = run_worker("bench.adjoint_cost", nprocs,
+                                    ["--n", str(n), "--repeats", str(repeats), "--solvers", *solvers])
+    return result
 
 
 def run(*, n: int = 320, repeats: int = 5, nprocs: tuple[int, ...] = (1, 2),

@@ -20,14 +20,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import subprocess
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
+
+from bench._mpi import run_worker
 
 
 def _measure(cells: int, steps: int, repeats: int) -> dict:
@@ -74,16 +73,8 @@ def _measure(cells: int, steps: int, repeats: int) -> dict:
 
 
 def _mpirun(nprocs: int, cells: int, steps: int, repeats: int) -> dict:
-    mpirun = Path(sys.executable).parent / "mpirun"
-    cmd = [str(mpirun), "-n", str(nprocs), sys.executable, "-m", "bench.transient_adjoint_cost", "--worker",
-           "--cells", str(cells), "--steps", str(steps), "--repeats", str(repeats)]
-    env = dict(os.environ, OMP_NUM_THREADS="1")
-    root = Path(__file__).resolve().parents[1]
-    proc = subprocess.run(cmd, cwd=root, env=env, capture_output=True, text=True, timeout=1800)
-    if proc.returncode != 0:
-        raise RuntimeError(f"{' '.join(cmd)} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
-    line = next(ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT "))
-    result: dict = json.loads(line[len("RESULT "):])
+    result: dict = run_worker("bench.transient_adjoint_cost", nprocs,
+                              ["--cells", str(cells), "--steps", str(steps), "--repeats", str(repeats)])
     return result
 
 

@@ -25,6 +25,7 @@ from fem import _loader as _loader  # noqa: F401  (before dolfinx)
 
 import dolfinx
 import dolfinx.fem
+from petsc4py import PETSc
 
 import adjoint
 import fem
@@ -82,6 +83,24 @@ class AdjointConfig:
         return min(self.gd_step_max, self.gd_step_factor * (1.0 / cells) ** 2 / (6 * w_reg))
 
 
+def _observation(V: dolfinx.fem.FunctionSpace[np.float64], disc: Discretisation, x: np.ndarray, d: np.ndarray,
+                 cfg: AdjointConfig) -> tuple[PETSc.Mat, np.ndarray]:
+    """B at the points x and this rank's data d (last axis: the points), scaled for ``cfg.misfit``.
+
+    Replicated data: rank 0 holds every observation row. ``"mean"`` divides B and d by √(number
+    of observed values), so ½‖Bu − d‖² is half the mean squared misfit.
+    """
+    if not disc.distributed and disc.comm.rank != 0:
+        x, d = x[:0], d[..., :0]
+    B = fem.PointEvaluator(V, x).matrix()
+    if cfg.misfit == "mean":
+        n_times = d.shape[0] if d.ndim > 1 else 1  # (times, points) for a transient problem
+        scale = math.sqrt(n_times * B.getSize()[0])
+        B.scale(1.0 / scale)
+        d = d / scale
+    return B, d
+
+
 def reduced_functional(
     problem: AbstractInverseProblem,
     disc: Discretisation,
@@ -108,14 +127,7 @@ def reduced_functional(
     assert isinstance(f, Field)
     md = disc.mesh if cfg.cells is None else problem.mesh(disc.comm, cells=cfg.cells)
     V = dolfinx.fem.functionspace(md.mesh, ("Lagrange", 1))
-    x, d = as_points(disc.x_dat), np.asarray(u_obs, dtype=np.float64)
-    if not disc.distributed and disc.comm.rank != 0:
-        x, d = x[:0], d[:0]  # replicated data: rank 0 holds every observation row
-    B = fem.PointEvaluator(V, x).matrix()
-    if cfg.misfit == "mean":
-        scale = math.sqrt(B.getSize()[0])
-        B.scale(1.0 / scale)
-        d = d / scale
+    B, d = _observation(V, disc, as_points(disc.x_dat), np.asarray(u_obs, dtype=np.float64), cfg)
     cmap: adjoint.AbstractCoefficientMap | None = None
     if with_map and f.adjoint_map == "sigmoid":
         assert f.bounds is not None
@@ -157,7 +169,7 @@ def transient_functional(
     replaces the problem's mesh. Collective.
 
     Raises:
-        ValueError: the data are not on a space-time grid whose times are step times.
+        ValueError: the data are not on a SpaceTimeGrid, or its times lie outside [0, t_end].
     """
     unknowns, time = problem.unknowns, problem.time
     assert isinstance(unknowns, Scalars) and time is not None
@@ -166,15 +178,8 @@ def transient_functional(
     md = disc.mesh if cfg.cells is None else problem.mesh(disc.comm, cells=cfg.cells)
     V = dolfinx.fem.functionspace(md.mesh, ("Lagrange", problem.fem_degree))
     grid = disc.x_dat
-    nt, nx = len(grid.times), len(grid.space)
-    x, d = np.asarray(grid.space, dtype=np.float64), np.asarray(u_obs, dtype=np.float64).reshape(nt, nx)
-    if not disc.distributed and disc.comm.rank != 0:
-        x, d = x[:0], d[:, :0]  # replicated data: rank 0 holds every observation row
-    B = fem.PointEvaluator(V, x).matrix()
-    if cfg.misfit == "mean":
-        scale = math.sqrt(nt * B.getSize()[0])
-        B.scale(1.0 / scale)
-        d = d / scale
+    d = np.asarray(u_obs, dtype=np.float64).reshape(len(grid.times), len(grid.space))
+    B, d = _observation(V, disc, np.asarray(grid.space, dtype=np.float64), d, cfg)
     return adjoint.TransientReducedFunctional(
         md,
         residual=lambda u, theta, v, t: problem.weak_residual(u, theta, v),

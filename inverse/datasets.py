@@ -207,7 +207,7 @@ def _solver(problem: AbstractInverseProblem, local: Discretisation) -> Callable[
 
 
 def generate(problem: AbstractInverseProblem, spec: DatasetSpec, comm: MPI.Comm, *,
-             field_points: np.ndarray | None = None,
+             field_points: np.ndarray | None = None, local: Discretisation | None = None,
              progress: Callable[[int, int], None] | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(inputs, points, outputs): the FEM at every input, samples split over the ranks. Collective.
 
@@ -216,11 +216,13 @@ def generate(problem: AbstractInverseProblem, spec: DatasetSpec, comm: MPI.Comm,
         spec: The inputs.
         comm: The ranks to share the solves.
         field_points: Where a field input is evaluated for the network (field unknowns).
+        local: ``problem.discretise(MPI.COMM_SELF)``, if the caller has it already.
         progress: ``(done, total)`` callback on rank 0.
     """
     if isinstance(problem.unknowns, Field) and field_points is None:
         raise ValueError(f"{problem.name}: a field unknown needs field_points for its data set")
-    local = problem.discretise(MPI.COMM_SELF)  # each rank solves whole samples on its own mesh
+    if local is None:
+        local = problem.discretise(MPI.COMM_SELF)  # each rank solves whole samples on its own mesh
     points = as_points(local.x_ref)
     thetas = _inputs(problem, spec)
     mine = range(comm.rank, len(thetas), comm.size)
@@ -314,7 +316,8 @@ def operator_dataset(
         if log is not None and path.exists():
             log(f"data-set cache {path} is not used: {why}; rebuilding it")
     t0 = time.perf_counter()
-    inputs, points, outputs = generate(problem, spec, comm, field_points=field_points, progress=progress)
+    inputs, points, outputs = generate(problem, spec, comm, field_points=field_points, local=local,
+                                       progress=progress)
     elapsed = float(comm.allreduce(time.perf_counter() - t0, op=MPI.MAX))
     if path is not None and comm.rank == 0:
         _write(path, key, (inputs, points, outputs), field_points)
