@@ -3,14 +3,13 @@
 # This comparison shows:
 # - BiLO, PINNs and a PETSc adjoint (TAO bound-constrained L-BFGS) recovering a
 #   two-valued coefficient from the FEM solution at the mesh nodes, on the same data;
-# - `adjoint_nn`: BiLO's own f_V network and optimiser driven by exact adjoint gradients, which
-#   tells the error of BiLO's approximate gradient apart from what the network and step budget
-#   can reach; BiLO's runs also record how well their gradient agrees with the adjoint's;
-# - the relative L2 error of the inferred coefficient (quadrature on the mesh), the
-#   classification accuracy after thresholding at 7.5, the network's error against a FEM
-#   solve at its own inferred coefficient, the data misfit and the cost;
-# - MPI end to end: the mesh is distributed, FEM solves and the adjoint run through PETSc,
-#   and the networks train data-parallel (each rank holds the points of its own cells).
+# - `adjoint_nn`: BiLO's own f_V network and optimiser driven by exact adjoint gradients (the
+#   error of BiLO's approximate gradient told apart from what the network can reach);
+# - `fno`: neuraloperator's FNO trained on FEM solutions for draws of the truth's law
+#   (`dataset=id`) or of another length scale (`dataset=ood`), then inverted frozen;
+# - the relative L2 error of the coefficient (mesh quadrature), the accuracy after thresholding
+#   at 7.5, the network's error against a FEM solve at its own estimate, misfit and cost; all
+#   under MPI (distributed mesh, PETSc solves, data-parallel networks).
 #
 # The problem (paper §3.6; the PINO Darcy set-up; project choices in
 # `shared/specs/paper-experiments.md` §7):
@@ -24,11 +23,10 @@
 # mesh node (noise optional).
 #
 # BiLO represents the unknown as $f_V = 9\,\mathrm{sigmoid}(\mathrm{MLP}_V) + 3$ and the
-# solution as $u(x, z; W)$ with the auxiliary variable $z = f_V(x)$ embedded (paper eqs.
-# 13–15); its lower level minimises residual + 0.1·residual-gradient, its upper level
-# data + w_TV·TV. The output transform $u = \varphi(x)\,N$ imposes $u = 0$ exactly, with
-# $\varphi = x(1-x)y(1-y)$ on the unit square and a smooth approximate distance function
-# to the tagged boundary facets on any other mesh (`comparisons.pdes.DarcyPDE`).
+# solution as $u(x, z; W)$ with $z = f_V(x)$ embedded (paper eqs. 13–15); lower level:
+# residual + 0.1·residual-gradient, upper level: data + w_TV·TV. $u = \varphi(x)\,N$ imposes
+# $u = 0$ exactly ($\varphi = x(1-x)y(1-y)$ on the unit square, a smooth approximate distance
+# function on any other mesh: `comparisons.pdes.DarcyPDE`), for the FNO too.
 #
 # Run `python -m comparisons.darcy --help`.
 
@@ -55,7 +53,8 @@ import hybrid
 from comparisons.pdes import DarcyPDE
 from comparisons.plots import field_outputs
 from hybrid.geometry import DistanceFunction
-from inverse import AdjointConfig, Comparison, Discretisation, Field, Study, ThresholdAccuracy
+from inverse import AdjointConfig, Comparison, Discretisation, Field, PriorSamples, Study, ThresholdAccuracy
+from inverse.cli import positive_float
 from inverse.problem import AbstractInverseProblem
 
 LO, HI, THRESHOLD = 3.0, 12.0, 7.5
@@ -63,13 +62,11 @@ LO, HI, THRESHOLD = 3.0, 12.0, 7.5
 
 # ## The problem, declared once
 #
-# The coefficient error and the accuracy are integrals over the domain, evaluated with the
-# mesh's quadrature (weights × |det J|) against the exact two-valued truth. The GRF is a
-# closed-form function of position (`fem.GaussianRandomField`), so the same law and the same
-# draw apply on any domain and any number of ranks.
+# The coefficient error and the accuracy are integrals by the mesh's quadrature against the
+# exact two-valued truth. The GRF is a closed-form function of position
+# (`fem.GaussianRandomField`): the same draw on any domain and any number of ranks.
 
 # +
-
 
 @dataclass(frozen=True, kw_only=True, eq=False)
 class DarcyProblem(AbstractInverseProblem):
@@ -81,6 +78,7 @@ class DarcyProblem(AbstractInverseProblem):
         dirichlet_tags: Facet tags of Γ_D (None: the whole boundary).
         grf_seed, grf_sigma, grf_length: The GRF ψ of the truth (ψ0 of the guess: seed + 7919).
         quadrature_degree: Quadrature of the coefficient error.
+        operator_samples, ood_length: The FNO's data sets: the truth's law ("id"), and at ℓ = ood_length.
     """
 
     cells: int = 50
@@ -90,6 +88,8 @@ class DarcyProblem(AbstractInverseProblem):
     grf_sigma: float = 1.0
     grf_length: float = 0.1
     quadrature_degree: int = 4
+    operator_samples: int = 1000
+    ood_length: float = 0.2
 
     name = "darcy"
     pde = DarcyPDE(lo=LO, hi=HI)
@@ -111,8 +111,7 @@ class DarcyProblem(AbstractInverseProblem):
             return fem.rectangle(comm, (cells or self.cells,) * 2)
         md = fem.load_mesh(self.mesh_path, comm)
         if md.gdim != 2 or md.tdim != 2:
-            raise ValueError(f"the Darcy comparison needs a 2D mesh, got a {md.tdim}D mesh in {md.gdim}D "
-                             f"({self.mesh_path})")
+            raise ValueError(f"Darcy needs a 2D mesh in 2D, not {md.tdim}D in {md.gdim}D ({self.mesh_path})")
         return md
 
     def weak_residual(self, u: Any, a: Any, v: Any) -> Any:
@@ -127,19 +126,24 @@ class DarcyProblem(AbstractInverseProblem):
         """3 + 9·sigmoid(ψ0)."""
         return LO + (HI - LO) / (1.0 + np.exp(-self.grfs[1](np.asarray(x)[:, :2])))
 
-    def sample_prior(self, rng: np.random.Generator) -> Any:
-        """A two-valued field of the truth's law: 12 where a fresh GRF ψ is > 0, else 3."""
-        psi = fem.GaussianRandomField(dim=2, sigma=self.grf_sigma, length_scale=self.grf_length,
+    def sample_prior(self, rng: np.random.Generator, ell: float | None = None) -> Any:
+        """A field of the truth's law (or at another ℓ): 12 where a fresh GRF ψ is > 0, else 3."""
+        psi = fem.GaussianRandomField(dim=2, sigma=self.grf_sigma, length_scale=ell or self.grf_length,
                                       seed=int(rng.integers(2**31)))
         return lambda x: np.where(psi(np.asarray(x)[:, :2]) > 0, HI, LO)
+
+    def operator_datasets(self) -> dict[str, PriorSamples]:
+        """In distribution (the truth's GRF law) and out of it (the law at ℓ = ood_length)."""
+        n, ell = self.operator_samples, self.ood_length
+        ood = PriorSamples(n=n, sampler=partial(self.sample_prior, ell=ell), label=f"the law at l={ell}")
+        return {"id": PriorSamples(n=n, label="the truth's law"), "ood": ood}
 
     def discretise(self, comm: MPI.Comm) -> Discretisation:
         """Data at this rank's P1 nodes, residual at those off Γ_D, errors by the mesh's quadrature."""
         md = self.mesh(comm)
         V = dolfinx.fem.functionspace(md.mesh, ("Lagrange", 1))
         x = fem.dof_coordinates(V)
-        # u = φ·N is exact on the Dirichlet boundary, where an ADF has a kink (its Laplacian is
-        # singular there): the residual is taken at the other nodes only.
+        # u = φ·N is exact on Γ_D, where an ADF has a kink: the residual is taken elsewhere only
         facets = fem.locate_boundary_facets(md, self.dirichlet_tags)
         dofs = dolfinx.fem.locate_dofs_topological(V, md.tdim - 1, facets)
         interior = np.ones(len(x), dtype=bool)
@@ -163,10 +167,9 @@ class DarcyProblem(AbstractInverseProblem):
 
 # +
 
-
 def study(pre: int, fine: int, *, cells: int = 50, seeds: int = 1, every: int = 500, tao: int = 300,
           small: bool = False, log: int = 20) -> Study:
-    """A study with the given step counts (pre-training, fine-tuning), mesh and networks."""
+    """A study: step counts (pre-training, fine-tuning), mesh, networks."""
     net = hybrid.NetworkConfig(depth=3 if small else 4, width=32 if small else 128, fourier=True)
     fnet = hybrid.FunctionNetworkConfig(depth=3 if small else 4, width=16 if small else 64)
     tv, pretrain = hybrid.RegularizerConfig(kind="tv", weight=1e-9), hybrid.PretrainConfig(steps=pre)
@@ -175,9 +178,10 @@ def study(pre: int, fine: int, *, cells: int = 50, seeds: int = 1, every: int = 
                                                                 fidelity_every=every))
     pinn = hybrid.PINNConfig(network=net, function_network=fnet, log_every=log, pretrain=pretrain,
                              finetune=hybrid.PINNFinetuneConfig(steps=fine, lr_theta=1e-3, regularizer=tv))
-    configs = {"bilo": bilo, "pinn": pinn, "adjoint": AdjointConfig(w_reg=1e-7, max_iter=tao)}
-    return Study(problem=DarcyProblem(cells=cells), seeds=seeds, configs=configs,
-                 methods="bilo,pinn(w_dat=100),adjoint,adjoint_nn")
+    fno = hybrid.FNOConfig.smoke() if small else hybrid.FNOConfig(grid=cells + 1, w_reg=1e-6)  # B.4, nodes
+    configs = {"bilo": bilo, "pinn": pinn, "adjoint": AdjointConfig(w_reg=1e-7, max_iter=tao), "fno": fno}
+    return Study(problem=DarcyProblem(cells=cells, operator_samples=40 if small else 1000), seeds=seeds,
+                 configs=configs, methods="bilo,pinn(w_dat=100),adjoint,adjoint_nn")
 
 
 PRESETS = {
@@ -196,7 +200,7 @@ def add_flags(p: argparse.ArgumentParser) -> None:
                    help="comma-separated facet tags carrying u = 0 (default: the whole boundary)")
     p.add_argument("--cells", type=int, default=None, help="cells per side of the unit square (default 50)")
     p.add_argument("--grf-seed", type=int, default=4, help="seed of the true field ψ (ψ0 uses seed + 7919)")
-    p.add_argument("--grf-length", type=float, default=None,
+    p.add_argument("--grf-length", type=positive_float, default=None,
                    help="correlation length ℓ of ψ and ψ0 (default 0.1): larger ℓ, larger inclusions")
 
 
@@ -213,17 +217,14 @@ def apply_flags(s: Study, args: argparse.Namespace) -> Study:
                              "integers") from None
     if args.cells is not None and args.cells < 2:
         raise ValueError(f"--cells must be >= 2, got {args.cells}")
-    if args.grf_length is not None and not (np.isfinite(args.grf_length) and args.grf_length > 0):
-        raise ValueError(f"--grf-length must be a positive number, got {args.grf_length}")
     over |= {k: v for k, v in (("cells", args.cells), ("grf_length", args.grf_length)) if v is not None}
     assert isinstance(s.problem, DarcyProblem)
     problem = replace(s.problem, **over)
-    names = [m.split("(")[0].strip() for m in (args.methods or s.methods).split(",")]
-    networks = {"bilo", "pinn"} & set(names)
-    if problem.dirichlet_tags is not None and networks:
+    names = {m.split("(")[0].strip() for m in (args.methods or s.methods).split(",")}
+    if problem.dirichlet_tags is not None and {"bilo", "pinn"} & names:
         md, comm = problem.mesh(MPI.COMM_WORLD), MPI.COMM_WORLD
-        n_all, n_tagged = (comm.allreduce(len(fem.locate_boundary_facets(md, t)))
-                           for t in (None, problem.dirichlet_tags))
+        tags = (None, problem.dirichlet_tags)
+        n_all, n_tagged = (comm.allreduce(len(fem.locate_boundary_facets(md, t))) for t in tags)
         if n_tagged < n_all:
             raise ValueError(f"--dirichlet-tags {args.dirichlet_tags} covers {n_tagged} of {n_all} boundary "
                              "facets; the networks impose u = 0 exactly but have no loss for the natural "
@@ -237,8 +238,7 @@ COMPARISON = Comparison(
     # outputs of seed 0: darcy_fields.png, darcy.xdmf and one .bp per field for ParaView
     plots=partial(field_outputs, stem="darcy", limits=(LO, HI), threshold=THRESHOLD),
     description="Infer a two-valued permeability a(x) in −∇·(a∇u) = 1 from u at the mesh nodes with BiLO, "
-                "PINNs, a PETSc adjoint (TAO) and adjoint_nn (BiLO's f_V network trained with exact "
-                "adjoint gradients), on the unit square or on any 2D mesh.")
+                "PINNs, a PETSc adjoint (TAO), adjoint_nn and an FNO, on the unit square or any 2D mesh.")
 
 
 def main(argv: list[str] | None = None) -> Any:

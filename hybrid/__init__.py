@@ -33,6 +33,11 @@ from .config import PINNFinetuneConfig as PINNFinetuneConfig
 from .config import PretrainConfig as PretrainConfig
 from .config import RegularizerConfig as RegularizerConfig
 from .distributed import DataParallel as DataParallel
+from .fno import FNOConfig as FNOConfig
+from .fno import GridFNO as GridFNO
+from .fno import grid_points as grid_points
+from .fno import invert_fno as invert_fno
+from .fno import train_fno as train_fno
 from .history import History as History
 from .jets import AbstractJetPDE as AbstractJetPDE
 from .jets import Jet as Jet

@@ -27,6 +27,8 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
+from .distributed import DataParallel
+from .operator_training import fit_minibatches, invert_frozen
 from .problem import AbstractPDE
 
 
@@ -122,14 +124,14 @@ class OperatorFit:
     """A trained operator and its record.
 
     Attributes:
-        model: The DeepONet (frozen after training).
+        model: The operator (a :class:`DeepONet` or a :class:`~hybrid.fno.GridFNO`), frozen.
         history: Rows (step, time, train, val).
         train_loss: The last training mini-batch loss.
         val_loss: The mean squared error on the held-out samples (NaN without any).
         wall_s: Training wall time.
     """
 
-    model: DeepONet
+    model: nn.Module
     history: list[dict[str, float]]
     train_loss: float
     val_loss: float
@@ -138,7 +140,7 @@ class OperatorFit:
 
 def train_deeponet(pde: AbstractPDE, inputs: np.ndarray, points: np.ndarray, outputs: np.ndarray,
                    config: DeepONetConfig, *, seed: int = 0, device: str = "cpu",
-                   dtype: torch.dtype = torch.float32,
+                   dtype: torch.dtype = torch.float32, comm: Any | None = None,
                    progress: Callable[[int, dict[str, float]], None] | None = None) -> OperatorFit:
     """Fit a DeepONet to ``outputs[i] ≈ u(points; inputs[i])`` by mini-batch Adam.
 
@@ -151,6 +153,7 @@ def train_deeponet(pde: AbstractPDE, inputs: np.ndarray, points: np.ndarray, out
         seed: Seeds the initialisation, the split and the batches.
         device: Torch device.
         dtype: Torch dtype.
+        comm: An MPI communicator to train data-parallel over (every rank holds the data set).
         progress: Called with (step, row) at every logged row.
     """
     m = inputs.shape[0]
@@ -159,9 +162,7 @@ def train_deeponet(pde: AbstractPDE, inputs: np.ndarray, points: np.ndarray, out
                          f"outputs {outputs.shape} (the PDE's input dimension is {pde.input_dim})")
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
-    order = rng.permutation(m)
-    n_val = int(round(config.val_fraction * m)) if m > 1 else 0
-    val, train = order[:n_val], order[n_val:]
+    train, val = split(m, config.val_fraction, rng)
 
     def t(a: np.ndarray) -> Tensor:
         return torch.as_tensor(a, dtype=dtype, device=device)
@@ -171,48 +172,40 @@ def train_deeponet(pde: AbstractPDE, inputs: np.ndarray, points: np.ndarray, out
     model.p_mean.copy_(P[train].mean(dim=0))
     std = P[train].std(dim=0) if len(train) > 1 else torch.ones_like(model.p_std)
     model.p_std.copy_(torch.where(std > 0, std, torch.ones_like(std)))
-    params = list(model.parameters())
-    opt = torch.optim.Adam(params, lr=config.lr, amsgrad=True)
-    history: list[dict[str, float]] = []
+
+    def batch_loss(chosen: np.ndarray, size: int) -> Tensor:
+        idx = torch.as_tensor(chosen, device=device, dtype=torch.long)
+        return torch.sum((model(P[idx], X) - U[idx]) ** 2) / (size * X.shape[0])
+
     t0 = time.perf_counter()
-    loss_value = math.nan
-    for step in range(config.train_steps):
-        chosen = rng.choice(train, size=min(config.batch, len(train)), replace=False)
-        idx = torch.as_tensor(chosen, device=device)
-        opt.zero_grad()
-        loss = torch.mean((model(P[idx], X) - U[idx]) ** 2)
-        grads = torch.autograd.grad(loss, params)
-        for param_, g in zip(params, grads, strict=True):
-            param_.grad = g
-        opt.step()
-        loss_value = float(loss.detach())
-        if not math.isfinite(loss_value):
-            raise RuntimeError(f"DeepONet training diverged at step {step} (loss {loss_value})")
-        last = step == config.train_steps - 1 or loss_value < config.early_stop
-        if step % config.log_every == 0 or last:
-            row = {"step": float(step), "time": time.perf_counter() - t0, "train": loss_value}
-            history.append(row)
-            if progress is not None:
-                progress(step, row)
-        if loss_value < config.early_stop:
-            break
+    history, loss_value = fit_minibatches(
+        list(model.parameters()), batch_loss, train, steps=config.train_steps, batch=config.batch,
+        lr=config.lr, early_stop=config.early_stop, log_every=config.log_every, rng=rng, name="DeepONet",
+        dp=DataParallel(comm), progress=progress)
     model.requires_grad_(False)
     with torch.no_grad():
-        val_loss = float(torch.mean((model(P[val], X) - U[val]) ** 2)) if n_val else math.nan
+        val_loss = float(torch.mean((model(P[val], X) - U[val]) ** 2)) if len(val) else math.nan
     return OperatorFit(model=model, history=history, train_loss=loss_value, val_loss=val_loss,
                        wall_s=time.perf_counter() - t0)
+
+
+def split(m: int, val_fraction: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """(train, validation) indices of m samples: a random ``val_fraction`` held out (none if m = 1)."""
+    order = rng.permutation(m)
+    n_val = int(round(val_fraction * m)) if m > 1 else 0
+    return order[n_val:], order[:n_val]
 
 
 def invert_operator(model: DeepONet, x_dat: np.ndarray, u_dat: np.ndarray, p0: np.ndarray,
                     config: DeepONetConfig,
                     *, names: tuple[str, ...] = (), field_spacing: float | None = None,
-                    fixed: np.ndarray | None = None,
-                    time_offset: float = 0.0) -> tuple[np.ndarray, list[dict[str, Any]]]:
+                    fixed: np.ndarray | None = None, time_offset: float = 0.0,
+                    comm: Any | None = None) -> tuple[np.ndarray, list[dict[str, Any]]]:
     """Minimise mean_j (u(x_j; p) − d_j)² (+ the field regulariser) over p, the operator frozen.
 
     Args:
         model: The trained operator.
-        x_dat: (n, dim) observation points.
+        x_dat: (n, dim) observation points (this rank's, with ``comm``).
         u_dat: (n,) data.
         p0: (n_in,) initial input (the initial guess).
         config: Steps, learning rate, w_reg.
@@ -221,6 +214,7 @@ def invert_operator(model: DeepONet, x_dat: np.ndarray, u_dat: np.ndarray, p0: n
         fixed: Boolean mask of entries of p that keep their initial values (e.g. a field's
             boundary values).
         time_offset: Added to the logged times (e.g. data generation and training).
+        comm: An MPI communicator over which the observations are distributed.
 
     Returns:
         The inferred p and the history rows (step, time, data, theta_<name>…).
@@ -228,28 +222,22 @@ def invert_operator(model: DeepONet, x_dat: np.ndarray, u_dat: np.ndarray, p0: n
     param = next(model.parameters())
     X = torch.as_tensor(x_dat, dtype=param.dtype, device=param.device)
     D = torch.as_tensor(u_dat, dtype=param.dtype, device=param.device)
-    p = torch.nn.Parameter(torch.as_tensor(p0, dtype=param.dtype, device=param.device).reshape(1, -1).clone())
-    opt = torch.optim.Adam([p], lr=config.lr_invert)
+    dp = DataParallel(comm)
+    n_global = dp.global_count(len(D))
+
+    def misfit(p: Tensor) -> Tensor:
+        return torch.sum((model(p, X)[0] - D) ** 2) / n_global
+
+    penalty = None
+    if field_spacing is not None and config.w_reg > 0:
+        h = field_spacing
+        penalty = lambda p: config.w_reg * torch.mean((torch.diff(p[0]) / h) ** 2)  # noqa: E731
     keep = None if fixed is None else torch.as_tensor(np.asarray(fixed, dtype=bool), device=param.device)
-    history: list[dict[str, Any]] = []
-    t0 = time.perf_counter()
-    for step in range(config.invert_steps + 1):
-        opt.zero_grad()
-        data = torch.mean((model(p, X)[0] - D) ** 2)
-        loss = data
-        if field_spacing is not None and config.w_reg > 0:
-            loss = loss + config.w_reg * torch.mean((torch.diff(p[0]) / field_spacing) ** 2)
-        if step % config.log_every == 0 or step == config.invert_steps:
-            row: dict[str, Any] = {"step": step, "time": time_offset + time.perf_counter() - t0,
-                                   "data": float(data.detach())}
-            row.update({f"theta_{n}": float(v) for n, v in zip(names, p.detach()[0].tolist(), strict=False)})
-            history.append(row)
-        if step == config.invert_steps:
-            break
-        (p.grad,) = torch.autograd.grad(loss, [p])
-        if keep is not None:
-            p.grad[:, keep] = 0.0  # Adam moves nothing whose gradient is always zero
-        opt.step()
-        if not torch.isfinite(p).all():
-            raise RuntimeError(f"DeepONet inversion diverged at step {step}")
-    return p.detach()[0].cpu().double().numpy(), history
+    p0_t = torch.as_tensor(p0, dtype=param.dtype, device=param.device).reshape(1, -1)
+    def log(z: Tensor) -> dict[str, Any]:
+        return {f"theta_{n}": float(v) for n, v in zip(names, z[0].tolist(), strict=False)}
+
+    p, history = invert_frozen(
+        misfit, p0_t, steps=config.invert_steps, lr=config.lr_invert, name="DeepONet", penalty=penalty,
+        fixed=keep, log=log, log_every=config.log_every, time_offset=time_offset, dp=dp)
+    return p[0].cpu().double().numpy(), history

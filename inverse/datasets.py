@@ -41,7 +41,7 @@ from inverse.problem import (
     as_points,
 )
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: a field's draws are solved in the truth's element
 
 
 @final
@@ -111,7 +111,8 @@ class OperatorDataset:
         outputs: (m, N) the FEM solution at the points.
         field_points: (n_f, gdim) where a field input is evaluated (None for scalars).
         key: The cache key.
-        generation_s: Wall time of the FEM solves (0 when read from the cache).
+        generation_s: Wall time of the FEM solves when the data set was generated (also when it
+            is read from the cache, which records it).
         from_cache: Whether it was read from the cache.
     """
 
@@ -192,7 +193,9 @@ def _solver(problem: AbstractInverseProblem, local: Discretisation) -> Callable[
 
     The named scalars of a transient problem reuse one set of compiled forms and one SNES
     (``adjoint.TransientReducedFunctional.observe``, the same BDF2 steps and Newton options as
-    ``problem.forward``); anything else calls ``problem.forward``.
+    ``problem.forward``); anything else is ``problem.forward_map``, which compiles a stationary
+    problem's forms once. A field is solved as the truth is (in ``Field.truth_element``): the
+    draws of a prior share the truth's law, and so its representation on the mesh.
     """
     grid = local.x_ref
     if isinstance(problem.unknowns, Scalars) and problem.time is not None and isinstance(grid, SpaceTimeGrid):
@@ -203,7 +206,8 @@ def _solver(problem: AbstractInverseProblem, local: Discretisation) -> Callable[
         rf = transient_functional(problem, disc, zeros, cfg=AdjointConfig())
         names = problem.unknowns.names
         return lambda theta: rf.observe(np.array([float(theta[n]) for n in names])).ravel()
-    return lambda theta: np.asarray(problem.forward(local, theta, local.x_ref), dtype=np.float64).ravel()
+    solve = problem.forward_map(local, local.x_ref, truth=isinstance(problem.unknowns, Field))
+    return lambda theta: np.asarray(solve(theta), dtype=np.float64).ravel()
 
 
 def generate(problem: AbstractInverseProblem, spec: DatasetSpec, comm: MPI.Comm, *,
@@ -227,10 +231,13 @@ def generate(problem: AbstractInverseProblem, spec: DatasetSpec, comm: MPI.Comm,
     thetas = _inputs(problem, spec)
     mine = range(comm.rank, len(thetas), comm.size)
     solve = _solver(problem, local)
+    # a field is checked where the operator sees it: a GRF draw is a sum of 4096 cosines, and the
+    # run's quadrature points would cost the check ten times the solve
+    check = local if field_points is None else dataclasses.replace(local, x_field=field_points)
     rows, outs = [], []
     for count, i in enumerate(mine):
         theta = thetas[i]
-        bad = problem.inadmissible(theta, local)
+        bad = problem.inadmissible(theta, check)
         if bad is not None:
             raise ValueError(f"{problem.name}: data-set sample {i} is not admissible: {bad}")
         rows.append(_as_row(problem, theta, field_points))
@@ -246,7 +253,7 @@ def generate(problem: AbstractInverseProblem, spec: DatasetSpec, comm: MPI.Comm,
     return inputs, points, outputs
 
 
-def _read(path: Path, key: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None] | str:
+def _read(path: Path, key: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None, float] | str:
     """The arrays of a cache file, or why it cannot be used."""
     import h5py
 
@@ -258,15 +265,17 @@ def _read(path: Path, key: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.
             fp = np.asarray(f["field_points"][()]) if "field_points" in f else None
             if f.attrs.get("sha256") != _checksum(*arrays, *(() if fp is None else (fp,))):
                 return "its checksum does not match its arrays"
+            generation_s = float(f.attrs.get("generation_s", float("nan")))
     except (OSError, KeyError, ValueError) as exc:
         return f"it cannot be read ({type(exc).__name__}: {exc})"
     inputs, points, outputs = arrays
     if outputs.shape != (inputs.shape[0], points.shape[0]) or not np.isfinite(outputs).all():
         return "its arrays have inconsistent shapes or non-finite values"
-    return inputs, points, outputs, fp
+    return inputs, points, outputs, fp, generation_s
 
 
-def _write(path: Path, key: str, arrays: Sequence[np.ndarray], field_points: np.ndarray | None) -> None:
+def _write(path: Path, key: str, arrays: Sequence[np.ndarray], field_points: np.ndarray | None,
+           generation_s: float) -> None:
     """Write atomically: a temporary file in the same folder, renamed (never a half-written file)."""
     import h5py
 
@@ -279,6 +288,7 @@ def _write(path: Path, key: str, arrays: Sequence[np.ndarray], field_points: np.
             f.create_dataset("field_points", data=field_points)
         f.attrs["key"] = key
         f.attrs["version"] = FORMAT_VERSION
+        f.attrs["generation_s"] = generation_s
         f.attrs["sha256"] = _checksum(*arrays, *(() if field_points is None else (field_points,)))
     os.replace(tmp, path)
 
@@ -309,9 +319,9 @@ def operator_dataset(
             found = _read(path, key) if path.exists() else "it does not exist"
         found = comm.bcast(found, root=0)
         if not isinstance(found, str):
-            inputs, points, outputs, fp = found
+            inputs, points, outputs, fp, generated = found
             return OperatorDataset(inputs=inputs, points=points, outputs=outputs, field_points=fp, key=key,
-                                   generation_s=0.0, from_cache=True)
+                                   generation_s=generated, from_cache=True)
         why = found
         if log is not None and path.exists():
             log(f"data-set cache {path} is not used: {why}; rebuilding it")
@@ -320,7 +330,7 @@ def operator_dataset(
                                        progress=progress)
     elapsed = float(comm.allreduce(time.perf_counter() - t0, op=MPI.MAX))
     if path is not None and comm.rank == 0:
-        _write(path, key, (inputs, points, outputs), field_points)
+        _write(path, key, (inputs, points, outputs), field_points, elapsed)
     comm.Barrier()
     return OperatorDataset(inputs=inputs, points=points, outputs=outputs, field_points=field_points, key=key,
                            generation_s=elapsed, from_cache=False)

@@ -356,30 +356,62 @@ class AbstractInverseProblem(abc.ABC):
         Raises:
             ValueError: θ is not admissible (see :meth:`inadmissible`).
         """
+        return self.forward_map(disc, points, truth=truth)(theta)
+
+    def forward_map(
+        self, disc: Discretisation, points: Points, *, truth: bool = False
+    ) -> Callable[[Theta], np.ndarray]:
+        """θ -> :meth:`forward` at θ, with a stationary problem's forms compiled once. Collective.
+
+        Many solves at different θ (an operator-learning data set) then cost an assembly and a
+        solve each: the coefficient (Constants, or a Function in the field's space) is updated
+        in place and one :class:`fem.StationarySolver` and one point evaluator are reused. A
+        transient problem steps afresh at every call.
+        """
         msh = disc.mesh.mesh
         V = dolfinx.fem.functionspace(msh, ("Lagrange", self.fem_degree))
-        coef = self.coefficient(theta, msh, V, truth=truth)
+        coef = self.coefficient(self.theta_init(), msh, V, truth=truth)
+
+        def update(theta: Theta) -> None:
+            if isinstance(coef, dict):
+                assert not callable(theta)
+                for n, c in coef.items():
+                    c.value = float(theta[n])
+            else:
+                assert callable(theta)
+                gdim = msh.geometry.dim
+                coef.interpolate(lambda x: np.asarray(theta(np.ascontiguousarray(x[:gdim].T)),
+                                                      dtype=np.float64))
+
         if self.time is None:
-            sol = fem.solve_stationary(
-                disc.mesh,
-                lambda u, v: self.weak_residual(u, coef, v),
-                degree=self.fem_degree,
-                tags=disc.dirichlet_tags,
-                linear=self.linear,
-            )
-            return sol.sample(np.asarray(points))
+            solver = fem.StationarySolver(
+                disc.mesh, lambda u, v: self.weak_residual(u, coef, v), degree=self.fem_degree,
+                tags=disc.dirichlet_tags, linear=self.linear)
+            evaluator = fem.PointEvaluator(solver.u.function_space, np.asarray(points))
+
+            def stationary(theta: Theta) -> np.ndarray:
+                update(theta)
+                return evaluator.evaluate(solver.solve().u)
+
+            return stationary
         if not isinstance(points, SpaceTimeGrid):
             raise TypeError(f"{self.name} is transient: sample it on a SpaceTimeGrid")
-        ts = fem.solve_transient(
-            disc.mesh,
-            lambda u, v, t: self.weak_residual(u, coef, v),
-            u0=self.initial_condition,
-            t_end=self.time.t_end,
-            n_steps=self.time.steps,
-            degree=self.fem_degree,
-            tags=disc.dirichlet_tags,
-        )
-        return np.asarray(ts.sample(points.space, points.times)).ravel()
+        grid, time = points, self.time
+
+        def transient(theta: Theta) -> np.ndarray:
+            update(theta)
+            ts = fem.solve_transient(
+                disc.mesh,
+                lambda u, v, t: self.weak_residual(u, coef, v),
+                u0=self.initial_condition,
+                t_end=time.t_end,
+                n_steps=time.steps,
+                degree=self.fem_degree,
+                tags=disc.dirichlet_tags,
+            )
+            return np.asarray(ts.sample(grid.space, grid.times)).ravel()
+
+        return transient
 
     def noise(self, u: np.ndarray, sigma: float, seed: int, disc: Discretisation) -> np.ndarray:
         """Observations: u plus i.i.d. Gaussian noise of standard deviation σ.

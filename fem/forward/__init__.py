@@ -5,5 +5,6 @@ from fem.forward.parabolic import solve_fisher_kpp as solve_fisher_kpp
 from fem.forward.parabolic import solve_heat as solve_heat
 from fem.forward.timeseries import TimeSeries as TimeSeries
 from fem.forward.weak import EllipticSolution as EllipticSolution
+from fem.forward.weak import StationarySolver as StationarySolver
 from fem.forward.weak import solve_stationary as solve_stationary
 from fem.forward.weak import solve_transient as solve_transient

@@ -147,14 +147,8 @@ def _linear_forms(F: Any, u: dolfinx.fem.Function[np.float64]) -> tuple[Any, Any
 # ------------------------------------------------------------------------------ stationary
 
 
-def _solve_linear(F: Any, u: dolfinx.fem.Function[np.float64], bcs: list[Any], options: dict[str, Any],
-                  prefix: str, order: int) -> EllipticSolution:
-    """Assemble ``a``, ``L`` from ``F`` and solve with a KSP into ``u``."""
-    a, L = _linear_forms(F, u)
-    problem = dolfinx.fem.petsc.LinearProblem(a, L, u=u, bcs=bcs, petsc_options=options,
-                                              petsc_options_prefix=prefix)
-    problem.solve()
-    ksp = problem.solver
+def _check_ksp(ksp: Any, options: dict[str, Any]) -> tuple[int, int]:
+    """(reason, iterations) of a converged KSP; a ``RuntimeError`` naming the options otherwise."""
     # petsc4py's stub types the reason as the ConvergedReason class; its members are ints.
     reason, iterations = cast(int, ksp.getConvergedReason()), int(ksp.getIterationNumber())
     if reason <= 0:
@@ -162,21 +156,16 @@ def _solve_linear(F: Any, u: dolfinx.fem.Function[np.float64], bcs: list[Any], o
                 "petsc_options={'ksp_type': 'gmres'}" if options.get("ksp_type") == "cg" else "")
         raise RuntimeError(f"linear stationary solve did not converge ({_reason('KSP', reason)}, "
                            f"{iterations} iterations, options {options}){hint}")
-    return EllipticSolution(u, iterations, reason, order)
+    return reason, iterations
 
 
-def _solve_nonlinear(F: Any, u: dolfinx.fem.Function[np.float64], bcs: list[Any], options: dict[str, Any],
-                     prefix: str, order: int) -> EllipticSolution:
-    """Solve ``F(u; v) = 0`` with SNES from the initial guess in ``u``."""
-    problem = dolfinx.fem.petsc.NonlinearProblem(F, u, bcs=bcs, petsc_options=options,
-                                                 petsc_options_prefix=prefix)
-    problem.solve()
-    snes = problem.solver
+def _check_snes(snes: Any, options: dict[str, Any]) -> tuple[int, int]:
+    """(reason, iterations) of a converged SNES; a ``RuntimeError`` otherwise."""
     reason, iterations = cast(int, snes.getConvergedReason()), int(snes.getIterationNumber())
     if reason <= 0:
         raise RuntimeError(f"nonlinear stationary solve: Newton did not converge ({_reason('SNES', reason)}, "
                            f"{iterations} iterations, options {options})")
-    return EllipticSolution(u, iterations, reason, order)
+    return reason, iterations
 
 
 def _initial_guess(u: dolfinx.fem.Function[np.float64], g: Any, bcs: list[Any]) -> None:
@@ -184,6 +173,74 @@ def _initial_guess(u: dolfinx.fem.Function[np.float64], g: Any, bcs: list[Any]) 
     u.x.array[:] = float(g) if isinstance(g, (int, float, np.floating, np.integer)) else 0.0
     for bc in bcs:  # so that Newton starts on the constraint and the boundary rows stay satisfied
         bc.set(u.x.array)
+
+
+class StationarySolver:
+    """``F(u; v) = 0`` compiled once and solved again whenever its coefficients change.
+
+    The residual may close over dolfinx ``Function`` s and ``Constant`` s; change their values
+    and call :meth:`solve` again: the forms, the sparsity pattern, the KSP or SNES and, with
+    ``points``, the point evaluator are built once. This is what a data set of many solves at
+    different coefficients (operator learning) costs a solve each, not a form compilation each::
+
+        a = dolfinx.fem.Function(Q)
+        solver = StationarySolver(md, lambda u, v: (a * ufl.inner(ufl.grad(u), ufl.grad(v))
+                                                    - v) * ufl.dx)
+        for values in samples:
+            a.x.array[:] = values
+            u_values = solver.solve().sample(points)
+
+    Arguments are those of :func:`solve_stationary`. Collective.
+    """
+
+    def __init__(
+        self,
+        meshdata: MeshData,
+        residual: StationaryResidual,
+        *,
+        degree: int = 1,
+        g: Any = 0.0,
+        tags: Any = None,
+        linear: bool = True,
+        petsc_options: dict[str, Any] | None = None,
+        petsc_options_prefix: str | None = None,
+    ) -> None:
+        V = dolfinx.fem.functionspace(meshdata.mesh, ("Lagrange", int(degree)))
+        self.u: dolfinx.fem.Function[np.float64] = dolfinx.fem.Function(V, name="u")
+        v = ufl.TestFunction(V)
+        F = _checked_residual(residual(self.u, v), self.u, v, "residual(u, v)")
+        self._g = g
+        self._bcs = dirichlet_bcs(meshdata, V, _dirichlet_function(g, V), tags)
+        self.linear, self.order = bool(linear), int(degree) + 1
+        prefix = petsc_options_prefix or unique_prefix("stationary")
+        self._problem: Any
+        if self.linear:
+            self.options = {**DEFAULT_KSP_OPTIONS, **(petsc_options or {})}
+            a, L = _linear_forms(F, self.u)
+            self._problem = dolfinx.fem.petsc.LinearProblem(a, L, u=self.u, bcs=self._bcs,
+                                                            petsc_options=self.options,
+                                                            petsc_options_prefix=prefix)
+        else:
+            self.options = {**DEFAULT_NEWTON_OPTIONS, **(petsc_options or {})}
+            self._problem = dolfinx.fem.petsc.NonlinearProblem(F, self.u, bcs=self._bcs,
+                                                               petsc_options=self.options,
+                                                               petsc_options_prefix=prefix)
+
+    def solve(self) -> EllipticSolution:
+        """Assemble at the coefficients' current values and solve; ``u`` is overwritten.
+
+        Newton (``linear=False``) starts again from ``u = g`` each time, so a solve does not
+        depend on the previous one.
+
+        Raises:
+            RuntimeError: The KSP or Newton's method did not converge.
+        """
+        if not self.linear:
+            _initial_guess(self.u, self._g, self._bcs)
+        self._problem.solve()
+        check = _check_ksp if self.linear else _check_snes
+        reason, iterations = check(self._problem.solver, self.options)
+        return EllipticSolution(self.u, iterations, reason, self.order)
 
 
 def solve_stationary(
@@ -232,18 +289,8 @@ def solve_stationary(
             ``linear=True`` and ``F`` is not affine in ``u``; non-finite ``g``.
         RuntimeError: The KSP or Newton's method did not converge.
     """
-    V = dolfinx.fem.functionspace(meshdata.mesh, ("Lagrange", int(degree)))
-    u: dolfinx.fem.Function[np.float64] = dolfinx.fem.Function(V, name="u")
-    v = ufl.TestFunction(V)
-    F = _checked_residual(residual(u, v), u, v, "residual(u, v)")
-    bcs = dirichlet_bcs(meshdata, V, _dirichlet_function(g, V), tags)
-    prefix = petsc_options_prefix or unique_prefix("stationary")
-    if linear:
-        return _solve_linear(F, u, bcs, {**DEFAULT_KSP_OPTIONS, **(petsc_options or {})}, prefix,
-                             int(degree) + 1)
-    _initial_guess(u, g, bcs)
-    return _solve_nonlinear(F, u, bcs, {**DEFAULT_NEWTON_OPTIONS, **(petsc_options or {})}, prefix,
-                            int(degree) + 1)
+    return StationarySolver(meshdata, residual, degree=degree, g=g, tags=tags, linear=linear,
+                            petsc_options=petsc_options, petsc_options_prefix=petsc_options_prefix).solve()
 
 
 # ------------------------------------------------------------------------------ transient

@@ -14,6 +14,7 @@ from inverse.methods.adjoint import Adjoint as Adjoint
 from inverse.methods.adjoint_nn import AdjointNN as AdjointNN
 from inverse.methods.bilo import BiLO as BiLO
 from inverse.methods.deeponet import DeepONet as DeepONet
+from inverse.methods.fno import FNO as FNO
 from inverse.methods.pinn import PINN as PINN
 
 METHODS: Mapping[str, tuple[type[AbstractMethod], Mapping[str, Any]]] = MappingProxyType(
@@ -26,6 +27,7 @@ METHODS: Mapping[str, tuple[type[AbstractMethod], Mapping[str, Any]]] = MappingP
         "adjoint_newton": (Adjoint, {"optimizer": "bnls"}),
         "adjoint_nn": (AdjointNN, {}),
         "deeponet": (DeepONet, {}),
+        "fno": (FNO, {}),
     }
 )
 """name -> (class, fixed options). ``adjoint`` and ``adjoint_tao`` are the same method."""

@@ -13,12 +13,12 @@ from typing import ClassVar, final
 
 import numpy as np
 import torch
-from tqdm.auto import tqdm
 
 import hybrid
-from inverse.datasets import ParameterGrid, operator_dataset
+from inverse.datasets import ParameterGrid
 from inverse.method import AbstractMethod, Cost, InverseData, InverseResult, RunOptions, Timer
 from inverse.methods.networks import strong_form
+from inverse.methods.operator_data import costs, dataset_note, dataset_with_progress, torch_device
 from inverse.problem import AbstractInverseProblem, Field, Scalars, as_points
 
 
@@ -62,26 +62,14 @@ class DeepONet(AbstractMethod):
         fp = None if isinstance(unknowns, Scalars) else np.sort(as_points(disc.x_res), axis=0)
         comm = disc.comm
         spec = problem.operator_datasets()[self.dataset]
-        # the operator is small and trained on every rank alike; each rank then inverts with the
-        # observations it holds, so distributed observations would give per-rank estimates
-        if disc.distributed and comm.size > 1:
-            raise ValueError("deeponet: distributed observations are not supported under MPI")
+        # the operator trains data-parallel; distributed observations are inverted data-parallel
+        shared = comm if comm.size > 1 else None
         clock = Timer()
-        show = options.progress and comm.rank == 0
-        bar = tqdm(total=0, desc=f"{self.label}: FEM data set", disable=not show, leave=False)
-
-        def progress(done: int, total: int) -> None:
-            bar.total = total
-            bar.update(done - bar.n)
-
-        ds = operator_dataset(problem, spec, comm, cache_dir=self.cache or None, field_points=fp,
-                              log=print if comm.rank == 0 else None, progress=progress)
-        bar.close()
+        ds = dataset_with_progress(self.label, problem, self.dataset, comm, self.cache, fp, options)
         t_data = clock()
-        device = options.device or ("cuda" if torch.cuda.is_available() else "cpu")
-        dtype = torch.float64 if options.dtype == "float64" else torch.float32
+        device, dtype = torch_device(options)
         fit = hybrid.train_deeponet(strong_form(problem, data), ds.inputs, ds.points, ds.outputs, cfg,
-                                    seed=data.seed, device=device, dtype=dtype)
+                                    seed=data.seed, device=device, dtype=dtype, comm=shared)
         t_train = clock() - t_data
         x_dat = as_points(disc.x_dat)
         if isinstance(unknowns, Scalars):
@@ -93,14 +81,16 @@ class DeepONet(AbstractMethod):
             ends = np.zeros(len(fp), dtype=bool)
             ends[[0, -1]] = unknowns.fixed_on_boundary
             fixed = ends
-        p, history = hybrid.invert_operator(fit.model, x_dat, data.u_obs, p0, cfg, names=names,
-                                            field_spacing=h, fixed=fixed, time_offset=t_data + t_train)
+        model = fit.model
+        assert isinstance(model, hybrid.DeepONet)
+        p, history = hybrid.invert_operator(model, x_dat, data.u_obs, p0, cfg, names=names,
+                                            field_spacing=h, fixed=fixed, time_offset=t_data + t_train,
+                                            comm=comm if disc.distributed and comm.size > 1 else None)
         wall = clock()
         theta = dict(zip(names, (float(v) for v in p), strict=True)) if names else {}
         estimate = None
         if fp is not None:  # the nodal values, linear in between
             estimate = lambda x, xs=fp[:, 0], vs=p: np.interp(np.asarray(x)[:, 0], xs, vs)  # noqa: E731
-        model = fit.model
         param = next(model.parameters())
         p_tensor = torch.as_tensor(p, dtype=param.dtype, device=param.device).reshape(1, -1)
 
@@ -109,10 +99,7 @@ class DeepONet(AbstractMethod):
             with torch.no_grad():
                 return np.asarray(model(p_tensor, X)[0].cpu().double().numpy(), dtype=np.float64)
 
-        diagnostics = {"t_data_s": t_data, "t_train_s": t_train, "t_invert_s": wall - t_data - t_train,
-                       "n_samples": float(len(ds.inputs)), "op_train_loss": fit.train_loss}
-        if np.isfinite(fit.val_loss):
-            diagnostics["op_val_loss"] = fit.val_loss
+        diagnostics = costs(ds, t_data, t_train, wall - t_data - t_train, fit.train_loss, fit.val_loss)
         if isinstance(spec, ParameterGrid) and isinstance(unknowns, Scalars):
             diagnostics["truth_in_dataset"] = float(spec.contains(unknowns.truth))
         return InverseResult(
@@ -121,7 +108,5 @@ class DeepONet(AbstractMethod):
                       / max(cfg.invert_steps, 1)),
             history=history,
             diagnostics=diagnostics,
-            notes=(f"{self.label}: data set {self.dataset!r}: {spec.describe()}"
-                   + (" (read from the cache)" if ds.from_cache
-                      else f" (generated in {ds.generation_s:.1f} s)"),),
+            notes=(dataset_note(self.label, self.dataset, problem, ds),),
         )

@@ -37,8 +37,10 @@ def test_smoke_comparison_moves_parameters_toward_truth(tmp_path):
     for m in js["methods"].values():
         for k, v in m["metrics"].items():
             assert np.isfinite(v["mean"]) or k.startswith("t_1pct"), k
-    # gradient fidelity: BiLO's upper-level gradient points the way the FEM gradient does
-    assert bilo["grad_cos"]["mean"] > 0.0
+    # gradient fidelity: BiLO's upper-level gradient points the way the FEM gradient does at the
+    # first check (measured 0.993); the median over checks also counts those near the minimum,
+    # where the gradient is round-off-sized and its direction varies between CPUs (−0.19 on a Xeon)
+    assert bilo["grad_cos_first"]["mean"] > 0.5
     assert rep.methods["bilo"].runs[0]["u_rel_l2"] < 0.1
 
 
@@ -49,7 +51,8 @@ def test_smoke_comparison_moves_parameters_toward_truth(tmp_path):
         (["--methods", "adjoint_gd"], "gradient descent has no step rule for scalar unknowns"),
         (["--methods", "pinn(w_dat=-100)"], "w_dat must be > 0"),
         (["--methods", "bilo(w_reg=0.1)"], "w_reg applies to a field unknown"),
-        (["--methods", "bilo,fno"], "unknown method 'fno'"),
+        (["--methods", "bilo,fnox"], "unknown method 'fnox'"),
+        (["--methods", "fno"], "the FNO baseline maps a field"),
         (["--methods", "deeponet(dataset=nope)"], "no operator data set 'nope' (the problem declares"),
         (["--init", "1"], "expected 2 comma-separated numbers"),
         (["--noise", "nan"], "expected a finite number"),

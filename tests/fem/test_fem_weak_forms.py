@@ -94,6 +94,31 @@ def test_stationary_solution_samples_at_points():
     np.testing.assert_allclose(sol.sample(pts), pts[:, 0] ** 2 + pts[:, 0] * pts[:, 1], atol=1e-10)
 
 
+@pytest.mark.parametrize("linear", [True, False])
+def test_a_stationary_solver_resolves_when_its_coefficients_change(linear):
+    # compiled once, solved at three coefficient values: each solve equals a fresh solve_stationary,
+    # and (Newton) does not depend on the solve before it
+    md = fem.rectangle(COMM, (8, 8))
+    Q = dolfinx.fem.functionspace(md.mesh, ("DG", 0))
+    k = dolfinx.fem.Function(Q)
+    c = dolfinx.fem.Constant(md.mesh, 0.0)
+
+    def residual(u, v):
+        kappa = k if linear else k + c * u**2
+        return (kappa * ufl.inner(ufl.grad(u), ufl.grad(v)) - v) * ufl.dx
+
+    solver = fem.StationarySolver(md, residual, linear=linear)
+    points = np.array([[0.5, 0.5], [0.25, 0.7]]) if COMM.rank == 0 else np.zeros((0, 2))
+    for value, nonlin in ((1.0, 0.0), (3.0, 2.0), (1.0, 0.0)):
+        k.x.array[:] = value
+        c.value = nonlin
+        got = solver.solve().sample(points)
+        fresh = fem.solve_stationary(md, residual, linear=linear).sample(points)
+        np.testing.assert_allclose(got, fresh, rtol=1e-9, atol=1e-12)
+    # the last solve is the first's: k = 1, c = 0 (−Δu = 1 at its centre value ≈ 0.0737)
+    assert COMM.rank != 0 or got[0] == pytest.approx(0.0737, abs=2e-3)
+
+
 def test_natural_boundary_terms_with_no_dirichlet_facets():
     """tags=() leaves the boundary terms of F in charge: u - lap u = f with u_n = h from F's ds term."""
     md = fem.interval(COMM, 16)

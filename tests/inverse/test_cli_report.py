@@ -30,7 +30,7 @@ def test_parse_methods_with_typed_options_and_the_study_configs():
 @pytest.mark.parametrize(
     "text, message",
     [
-        ("bilo,fno", "unknown method 'fno'"),
+        ("bilo,fnox", "unknown method 'fnox'"),
         ("pinn(w=1)", "has no option 'w'"),
         ("pinn(w_dat=abc)", "is not a number"),
         ("pinn(w_dat=nan)", "must be finite"),

@@ -13,7 +13,7 @@ pytest.importorskip("dolfinx")
 from mpi4py import MPI  # noqa: E402
 
 from comparisons import darcy, fisher_kpp, poisson  # noqa: E402
-from hybrid import DeepONetConfig, FunctionNetworkConfig, NetworkConfig, PretrainConfig  # noqa: E402
+from hybrid import DeepONetConfig, FNOConfig, FunctionNetworkConfig, NetworkConfig, PretrainConfig  # noqa: E402
 from inverse import METHODS, AdjointConfig, evaluate, make_data  # noqa: E402
 from inverse.runner import configure  # noqa: E402
 
@@ -29,13 +29,16 @@ PROBLEMS = {
         poisson.PRESETS["smoke"][0](),
         problem=poisson.PoissonProblem(cells=40, n_res=11, n_dat=6, n_eval=21, operator_samples=10),
     ),
-    "darcy": replace(darcy.PRESETS["smoke"][0](), problem=darcy.DarcyProblem(cells=4)),
+    "darcy": replace(darcy.PRESETS["smoke"][0](), problem=darcy.DarcyProblem(cells=4, operator_samples=10)),
 }
 REFUSED = {("fisher_kpp", "adjoint_gd"): "no step rule for scalar unknowns"}
 REFUSED[("darcy", "deeponet")] = "a field on a 1D stationary problem"
-# small data sets (36 and 10 tiny FEM solves), nothing written to disk
+REFUSED[("fisher_kpp", "fno")] = "maps a field on a 1D or 2D grid to the solution of a stationary problem"
+# small data sets (36, 10 and 10 tiny FEM solves), nothing written to disk
 OPTIONS = {("fisher_kpp", "deeponet"): {"dataset": "coarse", "cache": ""},
-           ("poisson", "deeponet"): {"dataset": "l0.2", "cache": ""}}
+           ("poisson", "deeponet"): {"dataset": "l0.2", "cache": ""},
+           ("poisson", "fno"): {"dataset": "l0.2", "cache": ""},
+           ("darcy", "fno"): {"dataset": "id", "cache": ""}}
 REFUSED[("fisher_kpp", "adjoint_nn")] = "field unknown of a stationary problem"
 
 
@@ -55,6 +58,8 @@ def _tiny(study):
     cfg = configs.get("adjoint", AdjointConfig())
     configs["adjoint"] = replace(cfg, max_iter=5, gd_max_iter=5)
     configs["deeponet"] = DeepONetConfig(width=8, basis=8, train_steps=5, invert_steps=5, log_every=1)
+    configs["fno"] = FNOConfig(n_modes=4, hidden_channels=4, n_layers=1, grid=9, train_steps=5,
+                               invert_steps=5, log_every=1)
     return replace(study, configs=configs)
 
 

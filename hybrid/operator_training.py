@@ -1,0 +1,140 @@
+"""What the operator baselines share: mini-batch training on a data set, and inversion frozen.
+
+Both loops are data-parallel under MPI through :class:`~hybrid.distributed.DataParallel`: in
+training every rank draws the same mini-batch and differentiates its own share of it; in the
+inversion every rank holds its own observations. Each rank's loss is a partial sum divided by the
+global count, so the summed gradients are those of the global mean, every rank applies the same
+Adam update, and the weights (or the unknowns) stay identical on every rank.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from .distributed import DataParallel
+
+BatchLoss = Callable[[np.ndarray, int], Tensor]
+"""``(sample indices of this rank, global batch size) -> this rank's share of the batch mean``."""
+
+
+def fit_minibatches(params: Sequence[Tensor], batch_loss: BatchLoss, train: np.ndarray, *, steps: int,
+                    batch: int, lr: float, early_stop: float, log_every: int, rng: np.random.Generator,
+                    name: str, dp: DataParallel | None = None,
+                    progress: Callable[[int, dict[str, float]], None] | None = None,
+                    ) -> tuple[list[dict[str, float]], float]:
+    """Adam (amsgrad) on ``params`` over random mini-batches of ``train``.
+
+    Args:
+        params: The trainable tensors.
+        batch_loss: This rank's share of a mini-batch's mean loss.
+        train: Indices of the training samples.
+        steps: Adam steps.
+        batch: Samples per mini-batch (all ranks together).
+        lr: Learning rate.
+        early_stop: Stop when the mini-batch loss falls below this.
+        log_every: A history row every this many steps (and at the last).
+        rng: Draws the mini-batches (seeded alike on every rank).
+        name: The operator's name, for the divergence message.
+        dp: The ranks (None: serial).
+        progress: Called with (step, row) at every logged row.
+
+    Returns:
+        The history rows (step, time, train) and the last mini-batch loss.
+
+    Raises:
+        RuntimeError: The loss became non-finite.
+    """
+    dp = dp or DataParallel()
+    dp.set_threads()  # ranks on one node share its cores (no-op when serial)
+    params = list(params)
+    opt = torch.optim.Adam(params, lr=lr, amsgrad=True)
+    history: list[dict[str, float]] = []
+    t0 = time.perf_counter()
+    loss_value = math.nan
+    for step in range(steps):
+        chosen = rng.choice(train, size=min(batch, len(train)), replace=False)
+        opt.zero_grad()
+        loss = batch_loss(chosen[dp.rank::dp.size], len(chosen))
+        grads = [g.contiguous() for g in torch.autograd.grad(loss, params)]
+        total = loss.detach().reshape(1).clone()
+        dp.allreduce_sum([total, *grads])  # one message: the loss and the gradients
+        for param_, g in zip(params, grads, strict=True):
+            param_.grad = g
+        opt.step()
+        loss_value = float(total[0])
+        if not math.isfinite(loss_value):
+            raise RuntimeError(f"{name} training diverged at step {step} (loss {loss_value})")
+        last = step == steps - 1 or loss_value < early_stop
+        if step % log_every == 0 or last:
+            row = {"step": float(step), "time": time.perf_counter() - t0, "train": loss_value}
+            history.append(row)
+            if progress is not None:
+                progress(step, row)
+        if loss_value < early_stop:
+            break
+    return history, loss_value
+
+
+def invert_frozen(misfit: Callable[[Tensor], Tensor], z0: Tensor, *, steps: int, lr: float, name: str,
+                  penalty: Callable[[Tensor], Tensor] | None = None, fixed: Tensor | None = None,
+                  log: Callable[[Tensor], dict[str, Any]] | None = None, log_every: int = 100,
+                  time_offset: float = 0.0, dp: DataParallel | None = None,
+                  ) -> tuple[Tensor, list[dict[str, Any]]]:
+    """Adam on the unknowns z of a frozen operator: min Σ_ranks misfit(z) + penalty(z).
+
+    Args:
+        misfit: This rank's share of the data misfit (its squared errors over the global count).
+        z0: (1, n) starting unknowns (the same on every rank).
+        steps: Adam steps.
+        lr: Learning rate.
+        name: The operator's name, for the divergence message.
+        penalty: A regulariser of z, computed alike on every rank.
+        fixed: Boolean mask of entries of z that keep their starting values.
+        log: Extra history columns from z (e.g. named scalars).
+        log_every: A history row every this many steps (and at the last).
+        time_offset: Added to the logged times (e.g. data generation and training).
+        dp: The ranks (None: serial).
+
+    Returns:
+        The final z and the history rows (step, time, data, extra columns).
+    """
+    dp = dp or DataParallel()
+    z = torch.nn.Parameter(z0.detach().clone())
+    opt = torch.optim.Adam([z], lr=lr)
+    history: list[dict[str, Any]] = []
+    t0 = time.perf_counter()
+    for step in range(steps + 1):
+        opt.zero_grad()
+        data = misfit(z)
+        loss = data if penalty is None else data + penalty(z) / dp.size
+        logged = step % log_every == 0 or step == steps
+        if step < steps:
+            (grad,) = torch.autograd.grad(loss, [z])
+            grad = grad.contiguous()
+            total = data.detach().reshape(1).clone()
+            dp.allreduce_sum([total, grad])
+            z.grad = grad
+        elif logged:
+            total = data.detach().reshape(1).clone()
+            dp.allreduce_sum([total])
+        if logged:
+            row: dict[str, Any] = {"step": step, "time": time_offset + time.perf_counter() - t0,
+                                   "data": float(total[0])}
+            if log is not None:
+                row.update(log(z.detach()))
+            history.append(row)
+        if step == steps:
+            break
+        if fixed is not None and z.grad is not None:
+            z.grad[:, fixed] = 0.0  # Adam moves nothing whose gradient is always zero
+        opt.step()
+        if not torch.isfinite(z).all():
+            raise RuntimeError(f"{name} inversion diverged at step {step}")
+    return z.detach(), history
