@@ -64,7 +64,8 @@ def fit_minibatches(params: Sequence[Tensor], batch_loss: BatchLoss, train: np.n
         loss = batch_loss(chosen[dp.rank::dp.size], len(chosen))
         grads = [g.contiguous() for g in torch.autograd.grad(loss, params)]
         total = loss.detach().reshape(1).clone()
-        dp.allreduce_sum([total, *grads])  # one message: the loss and the gradients
+        # one message: the loss and the gradients (complex spectral weights as real pairs, views)
+        dp.allreduce_sum([total, *(torch.view_as_real(g) if g.is_complex() else g for g in grads)])
         for param_, g in zip(params, grads, strict=True):
             param_.grad = g
         opt.step()
