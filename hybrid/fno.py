@@ -32,7 +32,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from .distributed import DataParallel
-from .operator_training import fit_minibatches, invert_frozen
+from .operator_training import check_settings, fit_minibatches, invert_frozen
 from .operators import OperatorFit, split
 from .problem import AbstractPDE
 
@@ -74,19 +74,10 @@ class FNOConfig:
     log_every: int = 100
 
     def __post_init__(self) -> None:
-        for name in ("n_modes", "hidden_channels", "n_layers", "batch", "log_every"):
-            if int(getattr(self, name)) < 1:
-                raise ValueError(f"FNOConfig.{name} must be >= 1, got {getattr(self, name)}")
-        for name in ("train_steps", "invert_steps"):
-            if int(getattr(self, name)) < 0:
-                raise ValueError(f"FNOConfig.{name} must be >= 0, got {getattr(self, name)}")
+        check_settings(self, ("n_modes", "hidden_channels", "n_layers"))
         if self.grid < 2 or self.n_modes > self.grid:
             raise ValueError(f"FNOConfig: grid must be >= 2 and n_modes <= grid, got grid {self.grid}, "
                              f"n_modes {self.n_modes}")
-        if not 0.0 <= self.val_fraction < 1.0:
-            raise ValueError(f"FNOConfig.val_fraction must be in [0, 1), got {self.val_fraction}")
-        if not (self.lr > 0 and self.lr_invert > 0 and self.w_reg >= 0):
-            raise ValueError("FNOConfig: learning rates must be > 0 and w_reg >= 0")
 
     @classmethod
     def smoke(cls) -> FNOConfig:

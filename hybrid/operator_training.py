@@ -20,6 +20,29 @@ from torch import Tensor
 
 from .distributed import DataParallel
 
+
+def check_settings(config: Any, sizes: tuple[str, ...]) -> None:
+    """The checks every operator config shares.
+
+    ``sizes``, batch and log_every >= 1; step counts >= 0; the validation share in [0, 1);
+    learning rates > 0 and w_reg >= 0.
+
+    Raises:
+        ValueError: Naming the config and the field, e.g. ``FNOConfig.batch must be >= 1``.
+    """
+    name = type(config).__name__
+    for field in (*sizes, "batch", "log_every"):
+        if int(getattr(config, field)) < 1:
+            raise ValueError(f"{name}.{field} must be >= 1, got {getattr(config, field)}")
+    for field in ("train_steps", "invert_steps"):
+        if int(getattr(config, field)) < 0:
+            raise ValueError(f"{name}.{field} must be >= 0, got {getattr(config, field)}")
+    if not 0.0 <= config.val_fraction < 1.0:
+        raise ValueError(f"{name}.val_fraction must be in [0, 1), got {config.val_fraction}")
+    if not (config.lr > 0 and config.lr_invert > 0 and config.w_reg >= 0):
+        raise ValueError(f"{name}: learning rates must be > 0 and w_reg >= 0")
+
+
 BatchLoss = Callable[[np.ndarray, int], Tensor]
 """``(sample indices of this rank, global batch size) -> this rank's share of the batch mean``."""
 

@@ -28,7 +28,7 @@ import torch
 from torch import Tensor, nn
 
 from .distributed import DataParallel
-from .operator_training import fit_minibatches, invert_frozen
+from .operator_training import check_settings, fit_minibatches, invert_frozen
 from .problem import AbstractPDE
 
 
@@ -66,16 +66,7 @@ class DeepONetConfig:
     log_every: int = 100
 
     def __post_init__(self) -> None:
-        for name in ("depth", "width", "basis", "batch", "log_every"):
-            if int(getattr(self, name)) < 1:
-                raise ValueError(f"DeepONetConfig.{name} must be >= 1, got {getattr(self, name)}")
-        for name in ("train_steps", "invert_steps"):
-            if int(getattr(self, name)) < 0:
-                raise ValueError(f"DeepONetConfig.{name} must be >= 0, got {getattr(self, name)}")
-        if not 0.0 <= self.val_fraction < 1.0:
-            raise ValueError(f"DeepONetConfig.val_fraction must be in [0, 1), got {self.val_fraction}")
-        if not (self.lr > 0 and self.lr_invert > 0 and self.w_reg >= 0):
-            raise ValueError("DeepONetConfig: learning rates must be > 0 and w_reg >= 0")
+        check_settings(self, ("depth", "width", "basis"))
 
     @classmethod
     def smoke(cls) -> DeepONetConfig:

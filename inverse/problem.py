@@ -331,16 +331,29 @@ class AbstractInverseProblem(abc.ABC):
 
     def coefficient(self, theta: Theta, msh: Any, V: Any, *, truth: bool = False) -> Any:
         """θ as UFL on a mesh: a dict of Constants, or the field interpolated into a space."""
+        coef = self._coefficient_slot(msh, V, truth=truth)
+        self._assign(coef, theta)
+        return coef
+
+    def _coefficient_slot(self, msh: Any, V: Any, *, truth: bool) -> Any:
+        """Where θ lives on a mesh, not yet set: Constants, or a Function in V (or the truth's element)."""
         u = self.unknowns
         if isinstance(u, Scalars):
-            assert not callable(theta)
-            return {n: dolfinx.fem.Constant(msh, float(theta[n])) for n in u.names}
-        assert callable(theta)
+            return {n: dolfinx.fem.Constant(msh, 0.0) for n in u.names}
         Q = V if not (truth and u.truth_element) else dolfinx.fem.functionspace(msh, u.truth_element)
-        f = dolfinx.fem.Function(Q)
-        gdim = msh.geometry.dim
-        f.interpolate(lambda x: np.asarray(theta(np.ascontiguousarray(x[:gdim].T)), dtype=np.float64))
-        return f
+        return dolfinx.fem.Function(Q)
+
+    @staticmethod
+    def _assign(coef: Any, theta: Theta) -> None:
+        """Set a :meth:`_coefficient_slot` to θ in place (the forms that use it stay compiled)."""
+        if isinstance(coef, dict):
+            assert not callable(theta)
+            for n, c in coef.items():
+                c.value = float(theta[n])
+            return
+        assert callable(theta)
+        gdim = coef.function_space.mesh.geometry.dim
+        coef.interpolate(lambda x: np.asarray(theta(np.ascontiguousarray(x[:gdim].T)), dtype=np.float64))
 
     def forward(
         self, disc: Discretisation, theta: Theta, points: Points, *, truth: bool = False
@@ -370,18 +383,7 @@ class AbstractInverseProblem(abc.ABC):
         """
         msh = disc.mesh.mesh
         V = dolfinx.fem.functionspace(msh, ("Lagrange", self.fem_degree))
-        coef = self.coefficient(self.theta_init(), msh, V, truth=truth)
-
-        def update(theta: Theta) -> None:
-            if isinstance(coef, dict):
-                assert not callable(theta)
-                for n, c in coef.items():
-                    c.value = float(theta[n])
-            else:
-                assert callable(theta)
-                gdim = msh.geometry.dim
-                coef.interpolate(lambda x: np.asarray(theta(np.ascontiguousarray(x[:gdim].T)),
-                                                      dtype=np.float64))
+        coef = self._coefficient_slot(msh, V, truth=truth)  # set by each call, before its solve
 
         if self.time is None:
             solver = fem.StationarySolver(
@@ -390,7 +392,7 @@ class AbstractInverseProblem(abc.ABC):
             evaluator = fem.PointEvaluator(solver.u.function_space, np.asarray(points))
 
             def stationary(theta: Theta) -> np.ndarray:
-                update(theta)
+                self._assign(coef, theta)
                 return evaluator.evaluate(solver.solve().u)
 
             return stationary
@@ -399,7 +401,7 @@ class AbstractInverseProblem(abc.ABC):
         grid, time = points, self.time
 
         def transient(theta: Theta) -> np.ndarray:
-            update(theta)
+            self._assign(coef, theta)
             ts = fem.solve_transient(
                 disc.mesh,
                 lambda u, v, t: self.weak_residual(u, coef, v),

@@ -179,9 +179,9 @@ class StationarySolver:
     """``F(u; v) = 0`` compiled once and solved again whenever its coefficients change.
 
     The residual may close over dolfinx ``Function`` s and ``Constant`` s; change their values
-    and call :meth:`solve` again: the forms, the sparsity pattern, the KSP or SNES and, with
-    ``points``, the point evaluator are built once. This is what a data set of many solves at
-    different coefficients (operator learning) costs a solve each, not a form compilation each::
+    and call :meth:`solve` again: the forms, the sparsity pattern and the KSP or SNES are built
+    once. A data set of many solves at different coefficients (operator learning) then costs an
+    assembly and a solve each, not a form compilation each::
 
         a = dolfinx.fem.Function(Q)
         solver = StationarySolver(md, lambda u, v: (a * ufl.inner(ufl.grad(u), ufl.grad(v))
