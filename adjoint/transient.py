@@ -446,6 +446,15 @@ class TransientReducedFunctional(AbstractReducedFunctional):
         g.array_w[self.fixed_dofs] = 0.0
         return g
 
+    def initial_function(self, m: Any) -> _Function:
+        """u⁰ as the forward solve uses it (zero on the Dirichlet boundary): a new Function. Collective."""
+        if self.control != "initial_condition":
+            raise ValueError("initial_function needs control='initial_condition'")
+        self._set_parameter(m)
+        u0: _Function = dolfinx.fem.Function(self.V, name="u0")
+        u0.x.array[:] = self._u_init.x.array
+        return u0
+
     def initial_from(self, u0: Callable[[np.ndarray], np.ndarray] | float) -> np.ndarray:
         """The owned dofs of an initial condition given as a callable or a number."""
         f: _Function = dolfinx.fem.Function(self.V)

@@ -105,3 +105,68 @@ class DarcyPDE(AbstractFunctionPDE):
             (dflux,) = torch.autograd.grad(flux[:, i].sum(), x, create_graph=True)
             div = div + dflux[:, i]
         return -div - 1.0
+
+
+def _time_and_space_derivatives(x: Tensor, u: Tensor) -> tuple[Tensor, Tensor]:
+    """(u_t, u_x) at inputs x = (t, x), by autograd with the graph kept."""
+    (du,) = torch.autograd.grad(u.sum(), x, create_graph=True)
+    return du[:, 0], du[:, 1]
+
+
+@dataclass(frozen=True, kw_only=True)
+class HeatInitialCondition(AbstractFunctionPDE):
+    """u_t = D u_xx on [0, 1]², inputs (t, x), u = 0 at x = 0, 1; the unknown is u0(x) = u(0, x).
+
+    u0_V = softplus(v)·x(1−x) (non-negative, zero at the ends; paper B.3) depends on x only
+    (``field_columns = (1,)``). The network is u = N(t, x, z)·x(1−x)·t + z with z = u0_V(x), so
+    u(0, x) = u0_V(x) and the boundary values hold exactly.
+    """
+
+    D: float = 0.01
+    param_names: tuple[str, ...] = ("u0",)
+    input_dim: int = 2
+    field_columns: tuple[int, ...] | None = (1,)
+
+    def function_transform(self, x: Tensor, v: Tensor) -> Tensor:
+        """u0_V = softplus(v)·x(1−x), x the spatial coordinate (n, 1)."""
+        s = x[:, 0]
+        return torch.nn.functional.softplus(v) * s * (1 - s)
+
+    def output_transform(self, x: Tensor, N: Tensor, theta: Tensor) -> Tensor:
+        """u = N·x(1−x)·t + z."""
+        t, s = x[:, 0], x[:, 1]
+        return N * s * (1 - s) * t + theta[:, 0]
+
+    def residual(self, x: Tensor, u: Tensor, theta: Tensor) -> Tensor:
+        """r = u_t − D u_xx (z's own x-derivatives enter through u0_V's graph; dr/dz holds them fixed)."""
+        u_t, u_x = _time_and_space_derivatives(x, u)
+        (d2,) = torch.autograd.grad(u_x.sum(), x, create_graph=True)
+        return u_t - self.D * d2[:, 1]
+
+
+@dataclass(frozen=True, kw_only=True)
+class BurgersInitialCondition(AbstractFunctionPDE):
+    """u_t + a·u·u_x = 0 on [0, 1]², inputs (t, x), u = 0 at x = 0, 1; the unknown is u0(x).
+
+    u0_V = MLP_V(x)·x(1−x) (paper B.5); the network is u = N(t, x, z)·x(1−x)·t + z, z = u0_V(x).
+    """
+
+    a: float = 0.2
+    param_names: tuple[str, ...] = ("u0",)
+    input_dim: int = 2
+    field_columns: tuple[int, ...] | None = (1,)
+
+    def function_transform(self, x: Tensor, v: Tensor) -> Tensor:
+        """u0_V = v·x(1−x), x the spatial coordinate (n, 1)."""
+        s = x[:, 0]
+        return v * s * (1 - s)
+
+    def output_transform(self, x: Tensor, N: Tensor, theta: Tensor) -> Tensor:
+        """u = N·x(1−x)·t + z."""
+        t, s = x[:, 0], x[:, 1]
+        return N * s * (1 - s) * t + theta[:, 0]
+
+    def residual(self, x: Tensor, u: Tensor, theta: Tensor) -> Tensor:
+        """r = u_t + a·u·u_x."""
+        u_t, u_x = _time_and_space_derivatives(x, u)
+        return u_t + self.a * u * u_x

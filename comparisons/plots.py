@@ -217,3 +217,50 @@ def plot_field_1d(problem: Any, disc: Any, results: dict[str, Any], out: Path, *
     fig.savefig(out / "u.png", dpi=120)
     plt.close(fig)
     return [out / f"{name}.png", out / "u.png"]
+
+
+def plot_initial_condition(problem: Any, disc: Any, results: dict[str, Any], out: Path) -> list[Path]:
+    """``u0.png`` (each method's u0, the truth, the guess) and ``u_xt.png`` (u(x, t) pictures).
+
+    For an unknown initial condition of a 1D transient problem whose ``disc.x_u`` is a
+    :class:`~inverse.problem.SpaceTimeGrid`: the pictures are the truth's reference solution and
+    each method's u (the network's, or the reference solve from its u0). Collective.
+    """
+    x, grid = disc.x_field, disc.x_u
+    fields = {"truth": problem.forward(disc, problem.truth, grid, truth=True)}
+    curves = {}
+    for label, r in results.items():
+        assert r.field is not None
+        curves[label] = r.field(x)
+        ok = problem.inadmissible(r.field, disc) is None
+        fields[label] = (r.u(grid.points()) if r.u is not None and r.u_is_network
+                         else problem.forward(disc, r.field, grid) if ok else np.full(len(disc.w_u), np.nan))
+    if disc.comm.rank != 0:
+        return []
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    ax.plot(x[:, 0], problem.truth(x), "k--", lw=2, label="truth")
+    ax.plot(x[:, 0], problem.initial_guess(x), ":", color="grey", label="initial guess")
+    for label, u0 in curves.items():
+        ax.plot(x[:, 0], u0, lw=1, label=label)
+    ax.set(xlabel="x", ylabel="u0(x)", title="initial condition (seed 0)")
+    ax.legend(fontsize=6, ncol=2)
+    fig.tight_layout()
+    fig.savefig(out / "u0.png", dpi=120)
+    plt.close(fig)
+    cols = min(4, len(fields))
+    rows = -(-len(fields) // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(3.6 * cols, 3.0 * rows), squeeze=False)
+    lo, hi = np.nanmin(fields["truth"]), np.nanmax(fields["truth"])
+    shape = (len(grid.times), len(grid.space))
+    for ax, (label, u) in zip(axes.ravel(), fields.items(), strict=False):
+        im = ax.imshow(np.asarray(u).reshape(shape), origin="lower", aspect="auto", vmin=lo, vmax=hi,
+                       extent=(grid.space[0, 0], grid.space[-1, 0], grid.times[0], grid.times[-1]))
+        ax.set_title(f"u(x, t): {label}", fontsize=8)
+        ax.set(xlabel="x", ylabel="t")
+        fig.colorbar(im, ax=ax)
+    for ax in axes.ravel()[len(fields):]:
+        ax.axis("off")
+    fig.tight_layout()
+    fig.savefig(out / "u_xt.png", dpi=110)
+    plt.close(fig)
+    return [out / "u0.png", out / "u_xt.png"]

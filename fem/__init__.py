@@ -14,8 +14,10 @@ from fem.boundary import check_cell_quality as check_cell_quality
 from fem.evaluation import PointEvaluator as PointEvaluator
 from fem.evaluation import PointsOutsideError as PointsOutsideError
 from fem.forward import EllipticSolution as EllipticSolution
+from fem.forward import FiniteVolumeSolution as FiniteVolumeSolution
 from fem.forward import StationarySolver as StationarySolver
 from fem.forward import TimeSeries as TimeSeries
+from fem.forward import solve_burgers as solve_burgers
 from fem.forward import solve_elliptic as solve_elliptic
 from fem.forward import solve_fisher_kpp as solve_fisher_kpp
 from fem.forward import solve_heat as solve_heat

@@ -34,8 +34,8 @@ class FunctionGradient:
     ∇_V L = Σ_i (dL/df_i) ∇_V f_V(x_i), and compares that with its own upper-level data gradient.
 
     Attributes:
-        x: This rank's points (N, d) at which the exact derivative is known (e.g. the owned
-            nodes of a P1 coefficient space).
+        x: This rank's points (N, k) of the function's coordinates (``field_dims()``) at which
+            the exact derivative is known (e.g. the owned nodes of a P1 coefficient space).
         derivative: ``f -> dL/df``: given f_V at ``x`` (N,), the derivative (N,) of the same data
             loss L_dat = mean_j (u(x_j) − d_j)² with u the exact PDE solution at the coefficient
             those values define (for a P1 coefficient: the adjoint's dual vector). Called on
@@ -217,7 +217,7 @@ def function_fidelity(model: HybridModel, dp: DataParallel, exact: FunctionGradi
     V = model.unknowns()
     p = V[0]
     x = torch.as_tensor(np.asarray(exact.x, dtype=np.float64), dtype=p.dtype, device=p.device)
-    f = model.function(x)
+    f = model.field(x)
     dLdf = np.asarray(exact.derivative(f.detach().cpu().double().numpy()), dtype=np.float64)
     if dLdf.shape != (x.shape[0],):
         raise ValueError(f"FunctionGradient.derivative returned shape {dLdf.shape}, expected ({x.shape[0]},)")

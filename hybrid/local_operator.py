@@ -36,8 +36,10 @@ class HybridModel(nn.Module):
         self._coefficients: dict[tuple[object, ...], tuple[Tensor, Jet, Jet]] = {}
         n_embed = len(pde.param_names) if embed else 0
         self.net = LocalOperator(pde.input_dim, n_embed, network)
+        # The input columns f_V depends on (all of them, unless e.g. an initial condition u0(x)).
+        self.field_columns: tuple[int, ...] = pde.field_dims() if isinstance(pde, AbstractFunctionPDE) else ()
         if self.is_function:
-            self.fnet: FunctionNetwork | None = FunctionNetwork(pde.input_dim, function_network)
+            self.fnet: FunctionNetwork | None = FunctionNetwork(len(self.field_columns), function_network)
             self.theta = None
         else:
             self.fnet = None
@@ -55,11 +57,18 @@ class HybridModel(nn.Module):
         assert self.theta is not None
         return [self.theta]
 
-    def function(self, x: Tensor) -> Tensor:
-        """f_V(x) (n,) for function unknowns."""
+    def field(self, xf: Tensor) -> Tensor:
+        """f_V (n,) at the function's own coordinates xf (n, len(pde.field_dims()))."""
         if self.fnet is None or not isinstance(self.pde, AbstractFunctionPDE):
             raise TypeError("the problem has scalar unknowns, not a function")
-        return self.pde.function_transform(x, self.fnet(x))
+        return self.pde.function_transform(xf, self.fnet(xf))
+
+    def function(self, x: Tensor) -> Tensor:
+        """f_V (n,) at network inputs x (n, d): :meth:`field` of the columns it depends on."""
+        if self.fnet is None:
+            raise TypeError("the problem has scalar unknowns, not a function")
+        cols = self.field_columns
+        return self.field(x if len(cols) == x.shape[1] else x[:, list(cols)])
 
     def expand(self, x: Tensor, theta: Tensor | None = None) -> Tensor:
         """The per-point parameter tensor (n, p): θ repeated per point, or z = f_V(x) (n, 1).

@@ -61,8 +61,29 @@ class AbstractFunctionPDE(AbstractPDE):
     ``param_names`` has exactly one entry (the function's name). ``theta`` in ``residual`` and
     ``output_transform`` is then the auxiliary variable z = f_V(x), shape (n, 1), which depends on
     ``x`` through f_V's graph (so ∂z/∂x is available to the residual by autograd).
+
+    The function may depend on some of the input coordinates only: an initial condition u0(x)
+    of a transient problem whose network inputs are (t, x) sets ``field_columns = (1,)``. f_V
+    then takes those columns, and ``function_transform`` receives them (its ``x`` has
+    ``len(field_columns)`` columns).
     """
+
+    field_columns: tuple[int, ...] | None = None
+    """The input columns the function depends on (None: all of them)."""
+
+    def field_dims(self) -> tuple[int, ...]:
+        """The input columns the function depends on, in order."""
+        cols = tuple(range(int(self.input_dim))) if self.field_columns is None else tuple(self.field_columns)
+        if not cols or len(set(cols)) != len(cols) or not all(0 <= c < int(self.input_dim) for c in cols):
+            raise ValueError(f"{type(self).__name__}.field_columns must be distinct input columns in "
+                             f"[0, {self.input_dim}), got {self.field_columns}")
+        return cols
 
     @abc.abstractmethod
     def function_transform(self, x: Tensor, v: Tensor) -> Tensor:
-        """Map the raw function-network output v (n,) to f(x) (n,), e.g. 1 + x(1-x)·v."""
+        """Map the raw function-network output v (n,) to f(x) (n,), e.g. 1 + x(1-x)·v.
+
+        Args:
+            x: The function's coordinates (n, len(field_dims())), a slice of the inputs.
+            v: The raw output of f_V at them.
+        """

@@ -74,10 +74,10 @@ class FitResult:
     s_per_step: float
     model: HybridModel = field(repr=False)
 
-    def _tensor(self, x: np.ndarray) -> Tensor:
+    def _tensor(self, x: np.ndarray, d: int | None = None) -> Tensor:
         p = next(self.model.parameters())
         a = np.asarray(x, dtype=np.float64)
-        d = self.model.pde.input_dim
+        d = self.model.pde.input_dim if d is None else d
         if a.ndim != 2 or a.shape[1] != d:
             raise ValueError(f"x must have shape (N, {d}), got {a.shape}")
         return torch.as_tensor(a, dtype=p.dtype, device=p.device)
@@ -99,9 +99,15 @@ class FitResult:
         return self.model.predict(xt, th).cpu().double().numpy()
 
     def function(self, x: np.ndarray) -> np.ndarray:
-        """The inferred unknown function f_V at points x (N, d) -> (N,) float64."""
+        """The inferred unknown function f_V at its coordinates x (N, k) -> (N,) float64.
+
+        k is the number of the strong form's ``field_dims()`` (the input dimension unless the
+        function depends on some coordinates only, e.g. an initial condition u0(x)).
+        """
+        if not self.model.is_function:
+            raise TypeError("the problem has scalar unknowns, not a function")
         with torch.no_grad():
-            return self.model.function(self._tensor(x)).cpu().double().numpy()
+            return self.model.field(self._tensor(x, len(self.model.field_columns))).cpu().double().numpy()
 
 
 @final

@@ -7,7 +7,8 @@ reference, the validation solve and the adjoint) and the observation operator is
 * :func:`reduced_functional`: a stationary problem with a :class:`~inverse.problem.Field`,
   whose coefficient space, map, bounds and regulariser it takes;
 * :func:`transient_functional`: a transient problem with :class:`~inverse.problem.Scalars`,
-  the discrete adjoint of its BDF2 steps, data on its :class:`~inverse.problem.SpaceTimeGrid`.
+  the discrete adjoint of its BDF2 steps, data on its :class:`~inverse.problem.SpaceTimeGrid`;
+* :func:`initial_condition_functional`: the same for an unknown initial condition u(x, 0).
 """
 
 from __future__ import annotations
@@ -196,6 +197,50 @@ def transient_functional(
     )
 
 
+def initial_condition_functional(
+    problem: AbstractInverseProblem,
+    disc: Discretisation,
+    u_obs: np.ndarray,
+    *,
+    cfg: AdjointConfig,
+    w_reg: float,
+) -> adjoint.TransientReducedFunctional:
+    """J(u⁰) of a transient problem whose unknown is the initial condition. Collective.
+
+    The control is u⁰ in the state space (the problem's degree, on ``cfg.cells`` or the run's
+    mesh), with the field's regulariser at weight ``w_reg``; the steps are the problem's own,
+    so at the truth with noise-free data J = 0 up to the interpolation of the truth.
+
+    Raises:
+        ValueError: the data are not on a SpaceTimeGrid.
+    """
+    f, time = problem.unknowns, problem.time
+    assert isinstance(f, Field) and f.role == "initial_condition" and time is not None
+    if not isinstance(disc.x_dat, SpaceTimeGrid):
+        raise ValueError(f"{problem.name}: the adjoint needs the data on a SpaceTimeGrid")
+    md = disc.mesh if cfg.cells is None else problem.mesh(disc.comm, cells=cfg.cells)
+    V = dolfinx.fem.functionspace(md.mesh, ("Lagrange", problem.fem_degree))
+    grid = disc.x_dat
+    d = np.asarray(u_obs, dtype=np.float64).reshape(len(grid.times), len(grid.space))
+    B, d = _observation(V, disc, np.asarray(grid.space, dtype=np.float64), d, cfg)
+    reg = (adjoint.H1Seminorm(weight=w_reg),) if f.regularizer == "h1" else (
+        adjoint.TotalVariation(weight=w_reg, eps=f.tv_eps),)
+    return adjoint.TransientReducedFunctional(
+        md,
+        residual=lambda u, theta, v, t: problem.weak_residual(u, theta, v),
+        control="initial_condition",
+        scalars={},
+        t_end=time.t_end,
+        n_steps=time.steps,
+        observation=B,
+        observation_times=grid.times,
+        data=d,
+        degree=problem.fem_degree,
+        tags=disc.dirichlet_tags,
+        regularization=reg if w_reg > 0 else (),
+    )
+
+
 def scalar_gradient(rf: adjoint.TransientReducedFunctional) -> Callable[[np.ndarray], np.ndarray]:
     """θ -> ∇θ of L = mean_j (u_FEM(θ)(x_j) − d_j)², the hybrid methods' data loss, by the adjoint.
 
@@ -209,6 +254,18 @@ def scalar_gradient(rf: adjoint.TransientReducedFunctional) -> Callable[[np.ndar
         return np.asarray(rf.comm.bcast(dJ.array_r.copy() if rf.comm.rank == 0 else None, root=0)) * (2.0 / n)
 
     return grad
+
+
+def initial_condition_gradient(rf: adjoint.TransientReducedFunctional) -> FunctionGradient:
+    """dL/du⁰ at the dofs of the state space by one backward sweep, for the hybrid methods' check.
+
+    ``rf`` must be unscaled and unregularised: L = mean of the N squared misfits = (2/N)·J.
+    """
+    n = rf.n_observations
+    return FunctionGradient(
+        x=fem.dof_coordinates(rf.space()),
+        derivative=lambda values: np.asarray(rf.derivative(values).array_r) * (2.0 / n),
+    )
 
 
 def data_misfit(problem: AbstractInverseProblem, disc: Discretisation,

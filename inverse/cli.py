@@ -187,6 +187,7 @@ class Comparison:
             it is reported as a usage error, before any work).
         plots: The comparison's figures.
         default_preset: The preset without ``--preset``.
+        default_noise: σ without ``--noise``.
         prog: The command in ``--help`` (default ``python -m comparisons.<name>``).
     """
 
@@ -197,6 +198,7 @@ class Comparison:
     apply_flags: Callable[[Study, argparse.Namespace], Study] | None = None
     plots: Plots | None = None
     default_preset: str = "default"
+    default_noise: float = 0.0
     prog: str | None = None
 
     def parser(self) -> argparse.ArgumentParser:
@@ -230,8 +232,9 @@ class Comparison:
         p.add_argument(
             "--noise",
             type=non_negative_float,
-            default=0.0,
-            help="standard deviation σ of the i.i.d. Gaussian noise added to the data (default 0)",
+            default=self.default_noise,
+            help=f"standard deviation σ of the i.i.d. Gaussian noise added to the data (default "
+            f"{self.default_noise:g})",
         )
         p.add_argument(
             "--seeds",

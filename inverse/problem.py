@@ -98,6 +98,9 @@ class Field:
         truth_element: The element the truth is interpolated into for the FEM solve (e.g.
             ``("DG", 0)`` for a discontinuous truth); None: the state space.
         positive: An estimate must be > 0 everywhere to be solved for.
+        role: ``"coefficient"``: a coefficient of the weak residual. ``"initial_condition"``:
+            u(x, 0) of a transient problem (the weak residual does not see it; the adjoint
+            controls u⁰).
     """
 
     name: str
@@ -109,8 +112,12 @@ class Field:
     fixed_on_boundary: bool = False
     truth_element: tuple[str, int] | None = None
     positive: bool = True
+    role: Literal["coefficient", "initial_condition"] = "coefficient"
 
     def __post_init__(self) -> None:
+        if self.role not in ("coefficient", "initial_condition"):
+            raise ValueError(f"Field {self.name!r}: role must be 'coefficient' or 'initial_condition', "
+                             f"got {self.role!r}")
         if self.adjoint_map == "sigmoid" and self.bounds is None:
             raise ValueError(f"Field {self.name!r}: a sigmoid map needs bounds=(lo, hi)")
         if self.bounds is not None and not self.bounds[0] < self.bounds[1]:
@@ -230,9 +237,13 @@ class AbstractInverseProblem(abc.ABC):
         noise_seed: Base seed of the observation noise (seed k draws with ``noise_seed + k``).
         published: Published results, shown in the report beside the methods.
         field_metrics: Extra metrics of an inferred field.
+        weak_form: The reference is the FEM of :meth:`weak_residual`. False: a problem with no
+            usable Galerkin form (e.g. inviscid Burgers) overrides :meth:`forward_map` with its
+            own solver, and the methods that need the weak form (the adjoint) refuse it.
     """
 
     time: TimeInterval | None = None
+    weak_form: bool = True
     fem_degree: int = 1
     linear: bool = True
     noise_seed: int = 0
@@ -264,7 +275,8 @@ class AbstractInverseProblem(abc.ABC):
 
         Args:
             u: The state (a Function, or any UFL expression of it).
-            theta: Scalars: a dict name -> UFL constant. Field: the coefficient (UFL).
+            theta: Scalars: a dict name -> UFL constant. Field: the coefficient (UFL); an
+                initial-condition field: an empty dict.
             v: The test function.
         """
 
@@ -285,8 +297,13 @@ class AbstractInverseProblem(abc.ABC):
         raise NotImplementedError(f"{self.name} declares no initial-guess field")
 
     def initial_condition(self, x: np.ndarray) -> np.ndarray:
-        """u(x, 0) at dolfinx coordinates (3, n) (transient problems)."""
+        """u(x, 0) at dolfinx coordinates (3, n) (transient problems whose unknown is not u(x, 0))."""
         raise NotImplementedError(f"{self.name} declares no initial condition")
+
+    def unknown_initial_condition(self) -> bool:
+        """The unknown is the initial condition u(x, 0) (a Field of role ``initial_condition``)."""
+        u = self.unknowns
+        return isinstance(u, Field) and u.role == "initial_condition"
 
     def sample_prior(self, rng: np.random.Generator) -> Theta:
         """A draw of the unknowns from the problem's prior (operator-learning data sets)."""
@@ -340,6 +357,8 @@ class AbstractInverseProblem(abc.ABC):
         u = self.unknowns
         if isinstance(u, Scalars):
             return {n: dolfinx.fem.Constant(msh, 0.0) for n in u.names}
+        if u.role == "initial_condition":
+            return {}  # the residual does not see it; forward_map starts from it
         Q = V if not (truth and u.truth_element) else dolfinx.fem.functionspace(msh, u.truth_element)
         return dolfinx.fem.Function(Q)
 
@@ -347,6 +366,8 @@ class AbstractInverseProblem(abc.ABC):
     def _assign(coef: Any, theta: Theta) -> None:
         """Set a :meth:`_coefficient_slot` to θ in place (the forms that use it stay compiled)."""
         if isinstance(coef, dict):
+            if not coef:
+                return  # an initial condition: the residual has no slot for it
             assert not callable(theta)
             for n, c in coef.items():
                 c.value = float(theta[n])
@@ -379,13 +400,16 @@ class AbstractInverseProblem(abc.ABC):
         Many solves at different θ (an operator-learning data set) then cost an assembly and a
         solve each: the coefficient (Constants, or a Function in the field's space) is updated
         in place and one :class:`fem.StationarySolver` and one point evaluator are reused. A
-        transient problem steps afresh at every call.
+        transient problem steps afresh at every call, from θ itself when the unknown is the
+        initial condition. A problem with ``weak_form = False`` overrides this method.
         """
         msh = disc.mesh.mesh
         V = dolfinx.fem.functionspace(msh, ("Lagrange", self.fem_degree))
         coef = self._coefficient_slot(msh, V, truth=truth)  # set by each call, before its solve
 
         if self.time is None:
+            if self.unknown_initial_condition():
+                raise ValueError(f"{self.name}: an initial-condition unknown needs a transient problem")
             solver = fem.StationarySolver(
                 disc.mesh, lambda u, v: self.weak_residual(u, coef, v), degree=self.fem_degree,
                 tags=disc.dirichlet_tags, linear=self.linear)
@@ -400,12 +424,22 @@ class AbstractInverseProblem(abc.ABC):
             raise TypeError(f"{self.name} is transient: sample it on a SpaceTimeGrid")
         grid, time = points, self.time
 
+        initial = self.unknown_initial_condition()
+
         def transient(theta: Theta) -> np.ndarray:
-            self._assign(coef, theta)
+            if initial:
+                assert callable(theta)
+                gdim = msh.geometry.dim
+
+                def u0(x: np.ndarray) -> np.ndarray:
+                    return np.asarray(theta(np.ascontiguousarray(x[:gdim].T)), dtype=np.float64)
+            else:
+                self._assign(coef, theta)
+                u0 = self.initial_condition
             ts = fem.solve_transient(
                 disc.mesh,
                 lambda u, v, t: self.weak_residual(u, coef, v),
-                u0=self.initial_condition,
+                u0=u0,
                 t_end=time.t_end,
                 n_steps=time.steps,
                 degree=self.fem_degree,

@@ -1,8 +1,9 @@
 """The classical baseline: the problem's own adjoint, optimised by TAO or gradient descent.
 
 Stationary problems with a field unknown use :class:`adjoint.ReducedFunctional`; transient
-problems with named scalars use :class:`adjoint.TransientReducedFunctional`, the discrete adjoint
-of the same BDF stepping as the problem's FEM reference.
+problems with named scalars or an unknown initial condition use
+:class:`adjoint.TransientReducedFunctional`, the discrete adjoint of the same BDF stepping as the
+problem's FEM reference.
 """
 
 from __future__ import annotations
@@ -14,9 +15,11 @@ from typing import ClassVar, Literal, final
 import numpy as np
 
 import adjoint
+import fem
 from inverse.adjoint_bridge import (
     AdjointConfig,
     coefficient_at,
+    initial_condition_functional,
     reduced_functional,
     state_at,
     transient_functional,
@@ -53,12 +56,16 @@ class Adjoint(AbstractMethod):
     def refuse(self, problem: AbstractInverseProblem) -> str | None:
         """The adjoint handles stationary field and transient scalar unknowns."""
         scalars = isinstance(problem.unknowns, Scalars)
-        if problem.time is not None and not scalars:
-            return "the transient adjoint supports scalar unknowns (and initial conditions), not a field"
+        if not problem.weak_form:
+            return f"{problem.name} has no weak form for the adjoint (its reference is its own solver)"
+        if problem.time is not None and not scalars and not problem.unknown_initial_condition():
+            return "the transient adjoint supports scalar unknowns and initial conditions, not a coefficient"
         if problem.time is None and scalars:
             return "the stationary adjoint supports a field unknown only (this problem has scalar unknowns)"
         if scalars and self.w_reg:
             return "w_reg applies to a field unknown only"
+        if problem.unknown_initial_condition() and self.optimizer == "gd":
+            return "gradient descent has no step rule for an initial condition; use optimizer 'tao' or 'bnls'"
         if scalars and self.optimizer == "gd":
             return "gradient descent has no step rule for scalar unknowns; use optimizer 'tao' or 'bnls'"
         return None
@@ -73,6 +80,8 @@ class Adjoint(AbstractMethod):
         """Assemble J from the problem's weak residual, optimise, report the estimate and state."""
         if isinstance(problem.unknowns, Scalars):
             return self._run_scalars(problem, data)
+        if problem.unknown_initial_condition():
+            return self._run_initial_condition(problem, data)
         cfg, f = self.config, problem.unknowns
         assert isinstance(f, Field)
         w_reg = cfg.w_reg if self.w_reg is None else self.w_reg
@@ -125,6 +134,23 @@ class Adjoint(AbstractMethod):
             row["time"] = t
             row.update({f"theta_{k}": v for k, v in rf.scalars(m).items()})
         return result
+
+    def _run_initial_condition(self, problem: AbstractInverseProblem, data: InverseData) -> InverseResult:
+        """TAO (BLMVM, or the Newton line search) on the dofs of u⁰; u is the FEM at the estimate."""
+        cfg = self.config
+        w_reg = cfg.w_reg if self.w_reg is None else self.w_reg
+        rf = initial_condition_functional(problem, data.disc, data.u_obs, cfg=cfg, w_reg=w_reg)
+        init = problem.theta_init()
+        assert callable(init)
+        gdim = rf.mesh.geometry.dim
+        m0 = rf.initial_from(lambda x: np.asarray(init(np.ascontiguousarray(x[:gdim].T)), dtype=np.float64))
+        clock = Timer()
+        opt = adjoint.minimize_tao(rf, m0, self._tao())
+        wall = clock()
+        u0 = rf.initial_function(opt.m)
+        evaluate = fem.PointEvaluator  # the estimate as a function of points (collective when called)
+        return self._result(opt, wall, theta={}, field=lambda x: evaluate(u0.function_space, x).evaluate(u0),
+                            u=None)
 
     def _result(self, opt: adjoint.OptimizationResult, wall: float, *, theta: dict[str, float],
                 field: FieldFunction | None, u: Callable[[np.ndarray], np.ndarray] | None) -> InverseResult:

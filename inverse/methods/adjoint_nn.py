@@ -53,7 +53,7 @@ class AdjointNN(AbstractMethod):
         assert isinstance(pde, hybrid.AbstractFunctionPDE)
         dp = hybrid.DataParallel(disc.comm if disc.distributed and disc.comm.size > 1 else None)
         torch.manual_seed(data.seed)
-        fnet = hybrid.FunctionNetwork(pde.input_dim, b.function_network).to(torch.float64)
+        fnet = hybrid.FunctionNetwork(len(pde.field_dims()), b.function_network).to(torch.float64)
         params = list(fnet.parameters())
         dp.broadcast([t for t in fnet.state_dict().values() if t.is_floating_point()])
 

@@ -10,7 +10,14 @@ import numpy as np
 
 import hybrid
 from inverse.method import AbstractMethod, InverseData, InverseResult, RunOptions, non_negative, positive
-from inverse.methods.networks import fit_arguments, network_result, refuse_w_reg, regularizer, strong_form
+from inverse.methods.networks import (
+    fit_arguments,
+    network_result,
+    refuse_w_reg,
+    regularizer,
+    shared_pretraining,
+    strong_form,
+)
 from inverse.problem import AbstractInverseProblem, Field, Scalars
 
 
@@ -55,16 +62,34 @@ class BiLO(AbstractMethod):
             lr_theta=fine.lr_theta if self.lr_theta is None else self.lr_theta,
         )
         exact = self._exact_gradient(problem, data) if fine.fidelity_every > 0 else None
+        pde, args = strong_form(problem, data), fit_arguments(problem, data, options)
+        # Pre-training (θ frozen at θ0) does not see w_reg or the upper level: one per seed.
+        only_pre = replace(self.config, finetune=hybrid.BiLOFinetuneConfig(steps=0))
+        pretrained, pre_wall = shared_pretraining(
+            data, ("bilo-pretraining", only_pre), lambda: hybrid.BiLO(only_pre).fit(pde, **args))
         res = hybrid.BiLO(replace(self.config, finetune=fine)).fit(
-            strong_form(problem, data), **fit_arguments(problem, data, options), exact_data_gradient=exact
-        )
-        return network_result(self.label, problem, data, res, wall_s=res.wall_s)
+            pde, **args, exact_data_gradient=exact, pretrained=pretrained)
+        return network_result(self.label, problem, data, res, pretraining=(pretrained, pre_wall))
 
     def _exact_gradient(
         self, problem: AbstractInverseProblem, data: InverseData
     ) -> hybrid.FunctionGradient | Callable[[np.ndarray], np.ndarray] | None:
         if isinstance(problem.unknowns, Field):
-            if problem.time is not None:
+            disc = data.disc
+            if disc.comm.size > 1 and not disc.distributed:
+                # Each rank holds only its owned dofs of the exact derivative, and replicated
+                # networks do not sum gradients over ranks: the check would see a part of it.
+                return None
+            if problem.unknown_initial_condition() and problem.weak_form:
+                from inverse.adjoint_bridge import (
+                    AdjointConfig,
+                    initial_condition_functional,
+                    initial_condition_gradient,
+                )
+
+                rf = initial_condition_functional(problem, disc, data.u_obs, cfg=AdjointConfig(), w_reg=0.0)
+                return initial_condition_gradient(rf)
+            if problem.time is not None or not problem.weak_form:
                 return None
             from inverse.adjoint_bridge import data_misfit, function_gradient
 

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
 import numpy as np
 
-from hybrid import AbstractPDE, FitResult, RegularizerConfig
-from inverse.method import Cost, InverseData, InverseResult, RunOptions
+from hybrid import AbstractFunctionPDE, AbstractPDE, FitResult, RegularizerConfig
+from inverse.method import Cost, InverseData, InverseResult, RunOptions, Timer
 from inverse.problem import AbstractInverseProblem, Field, as_points
 
 
@@ -16,7 +17,8 @@ def fit_arguments(problem: AbstractInverseProblem, data: InverseData, options: R
     """Keyword arguments of ``hybrid.BiLO.fit`` / ``hybrid.PINN.fit`` for this problem and data."""
     disc = data.disc
     theta0 = problem.theta_init()
-    init = theta0(disc.x_res) if callable(theta0) else dict(theta0)
+    pde = strong_form(problem, data)
+    init = theta0(field_coordinates(pde, disc.x_res)) if callable(theta0) else dict(theta0)
     comm = disc.comm if disc.distributed and disc.comm.size > 1 else None
     return {
         "x_res": disc.x_res,
@@ -31,6 +33,28 @@ def fit_arguments(problem: AbstractInverseProblem, data: InverseData, options: R
         "progress": options.progress and disc.comm.rank == 0,
         "comm": comm,
     }
+
+
+def field_coordinates(pde: AbstractPDE, x: np.ndarray) -> np.ndarray:
+    """The columns of network inputs x (N, d) that a function unknown depends on (e.g. x of (t, x))."""
+    if not isinstance(pde, AbstractFunctionPDE):
+        return x
+    return np.ascontiguousarray(np.asarray(x)[:, list(pde.field_dims())])
+
+
+def shared_pretraining(
+    data: InverseData, key: Any, pretrain: Callable[[], FitResult]
+) -> tuple[FitResult, float]:
+    """This seed's pre-training under ``key`` (made by ``pretrain()`` on first use) and its wall time.
+
+    Pre-training depends neither on the data weights nor on the regulariser, so the runs of one
+    seed that differ only in those share it (the data's ``cache``); each is charged its wall time.
+    """
+    if key not in data.cache:
+        clock = Timer()
+        data.cache[key] = (pretrain(), clock())
+    fit, wall = data.cache[key]
+    return fit, float(wall)
 
 
 def strong_form(problem: AbstractInverseProblem, data: InverseData) -> AbstractPDE:
@@ -77,9 +101,19 @@ def fidelity(history: list[dict[str, Any]]) -> dict[str, float]:
 
 
 def network_result(
-    label: str, problem: AbstractInverseProblem, data: InverseData, res: FitResult, *, wall_s: float
+    label: str, problem: AbstractInverseProblem, data: InverseData, res: FitResult, *,
+    pretraining: tuple[FitResult, float] | None = None,
 ) -> InverseResult:
-    """The layer's result of a network fit (θ or f_V, u_NN, cost, fidelity, rank checksums)."""
+    """The layer's result of a network fit (θ or f_V, u_NN, cost, fidelity, rank checksums).
+
+    With the shared ``pretraining`` (fit, wall time) that ``res`` started from, the wall time
+    and the history include it: its rows first, the fine-tuning rows' times after its own.
+    """
+    history, wall_s = list(res.history), res.wall_s
+    if pretraining is not None:
+        pre, pre_wall = pretraining
+        history = pre.history + [{**h, "time": h["time"] + pre_wall} if "time" in h else h for h in history]
+        wall_s += pre_wall
     extra: dict[str, Any] = {}
     disc = data.disc
     if disc.distributed and disc.comm.size > 1:
@@ -93,8 +127,8 @@ def network_result(
         u=res.predict,
         u_is_network=True,
         cost=Cost(wall_s=wall_s, steps=res.steps, s_per_step=res.s_per_step),
-        history=res.history,
-        diagnostics=fidelity(res.history),
+        history=history,
+        diagnostics=fidelity(history),
         extra=extra,
         trained=res,
     )

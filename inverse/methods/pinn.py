@@ -11,11 +11,17 @@ from inverse.method import (
     InverseData,
     InverseResult,
     RunOptions,
-    Timer,
     non_negative,
     positive,
 )
-from inverse.methods.networks import fit_arguments, network_result, refuse_w_reg, regularizer, strong_form
+from inverse.methods.networks import (
+    fit_arguments,
+    network_result,
+    refuse_w_reg,
+    regularizer,
+    shared_pretraining,
+    strong_form,
+)
 from inverse.problem import AbstractInverseProblem
 
 
@@ -24,8 +30,9 @@ from inverse.problem import AbstractInverseProblem
 class PINN(AbstractMethod):
     """Physics-informed neural network: pre-train at θ0, then minimise L_res + w_dat·L_dat (+ w_reg·R).
 
-    Pre-training does not depend on the data weights, so the runs of one seed share it (the
-    data's ``cache``): each is charged its own fine-tuning plus the shared pre-training.
+    Pre-training does not depend on the data or regularisation weights, so the runs of one seed
+    share it (the data's ``cache``): each is charged its own fine-tuning plus the shared
+    pre-training.
 
     Attributes:
         config: The PINN settings of the comparison.
@@ -59,13 +66,11 @@ class PINN(AbstractMethod):
             regularizer=regularizer(problem, fine.regularizer, self.w_reg),
         )
         args = fit_arguments(problem, data, options)
-        key = ("pinn-pretraining", replace(cfg, finetune=hybrid.PINNFinetuneConfig(steps=0)))
-        if key not in data.cache:
-            clock = Timer()
-            only_pre = replace(cfg, finetune=replace(cfg.finetune, steps=0))
-            data.cache[key] = (hybrid.PINN(only_pre).fit(strong_form(problem, data), **args), clock())
-        pretrained, pre_wall = data.cache[key]
+        only_pre = replace(cfg, finetune=hybrid.PINNFinetuneConfig(steps=0))
+        pretrained, pre_wall = shared_pretraining(
+            data, ("pinn-pretraining", only_pre),
+            lambda: hybrid.PINN(only_pre).fit(strong_form(problem, data), **args))
         res = hybrid.PINN(replace(cfg, finetune=fine)).fit(
             strong_form(problem, data), **args, pretrained=pretrained
         )
-        return network_result(self.label, problem, data, res, wall_s=res.wall_s + pre_wall)
+        return network_result(self.label, problem, data, res, pretraining=(pretrained, pre_wall))
