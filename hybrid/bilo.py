@@ -67,7 +67,8 @@ class BiLO:
     def fit(self, pde: AbstractPDE, x_res: np.ndarray, x_dat: np.ndarray, u_dat: np.ndarray,
             theta_init: Mapping[str, float] | np.ndarray, u_ref: np.ndarray | None = None,
             x_ref: np.ndarray | None = None, *, x_bc: np.ndarray | None = None,
-            u_bc: np.ndarray | None = None, device: str | torch.device | None = None,
+            u_bc: np.ndarray | None = None, x_reg: np.ndarray | None = None,
+            device: str | torch.device | None = None,
             dtype: str | torch.dtype | None = None, seed: int = 0, progress: bool = True,
             callback: Callback | None = None, checkpoint: CheckpointConfig | None = None,
             out_dir: Path | str | None = None, comm: Any | None = None,
@@ -97,6 +98,9 @@ class BiLO:
                 passes its own share, possibly empty (0, d); at least one point over all ranks.
             u_bc: Dirichlet values at ``x_bc`` (N_bc,); given exactly when ``x_bc`` is. L_bc is
                 logged as ``"bc"`` and weighted by ``config.w_bc``.
+            x_reg: Points (N_reg, k) of the function's own coordinates (``field_dims()``) where
+                its regulariser is evaluated, e.g. a finer grid than the residual points, so
+                that a steep f_V cannot hide between them. None: the residual points.
             device: Torch device (default CUDA if available, else CPU).
             dtype: ``"float32"`` (default) or ``"float64"``.
             seed: Seeds torch and numpy before the networks are initialised.
@@ -124,7 +128,8 @@ class BiLO:
                   function_network=cfg.function_network, log_every=cfg.log_every,
                   derivatives=cfg.derivatives, device=device,
                   dtype=dtype, seed=seed, progress=progress, callback=callback, checkpoint=checkpoint,
-                  out_dir=out_dir, comm=comm, pretrained=pretrained, x_bc=x_bc, u_bc=u_bc)
+                  out_dir=out_dir, comm=comm, pretrained=pretrained, x_bc=x_bc, u_bc=u_bc,
+                  x_reg=x_reg)
         if exact_data_gradient is not None and run.model.is_function != isinstance(exact_data_gradient,
                                                                                    FunctionGradient):
             raise ValueError("exact_data_gradient must be a FunctionGradient for a function unknown and a "
@@ -173,7 +178,7 @@ class BiLO:
                 lower = lower + w_bc * losses["bc"]
             losses["data"] = fit_term(model, d.x_dat, d.u_dat, run.n_dat)
             upper: Tensor = losses["data"]
-            reg = regularizer_term(model, d.x_res, run.n_res, fc.regularizer)
+            reg = regularizer_term(model, *run.regularizer_points(), fc.regularizer)
             if reg is not None:
                 losses["reg"] = reg
                 upper = upper + fc.regularizer.weight * reg

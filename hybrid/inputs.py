@@ -13,7 +13,8 @@ from torch import Tensor
 from .problem import AbstractFunctionPDE, AbstractPDE
 
 
-def _points(name: str, x: np.ndarray, d: int, *, allow_empty: bool) -> np.ndarray:
+def points_array(name: str, x: np.ndarray, d: int, *, allow_empty: bool) -> np.ndarray:
+    """x as a finite float64 (N, d) array, or a ValueError naming it."""
     a = np.asarray(x, dtype=np.float64)
     if a.ndim != 2 or a.shape[1] != d:
         raise ValueError(f"{name} must have shape (N, {d}) for this problem, got {a.shape}")
@@ -91,12 +92,12 @@ def validate(pde: AbstractPDE, x_res: np.ndarray, x_dat: np.ndarray, u_dat: np.n
     if not names or len(set(names)) != len(names):
         raise ValueError(f"param_names must be non-empty and unique, got {names}")
     d = int(pde.input_dim)
-    xr = _points("x_res", x_res, d, allow_empty=allow_empty)
-    xd = _points("x_dat", x_dat, d, allow_empty=allow_empty)
+    xr = points_array("x_res", x_res, d, allow_empty=allow_empty)
+    xd = points_array("x_dat", x_dat, d, allow_empty=allow_empty)
     ud = _values("u_dat", u_dat, xd.shape[0], "x_dat")
     xf = uf = None
     if u_ref is not None:
-        xf = _points("x_ref", xr if x_ref is None else x_ref, d, allow_empty=allow_empty)
+        xf = points_array("x_ref", xr if x_ref is None else x_ref, d, allow_empty=allow_empty)
         uf = _values("u_ref", u_ref, xf.shape[0], "x_ref" if x_ref is not None else "x_res (x_ref not given)")
     elif x_ref is not None:
         raise ValueError("x_ref given without u_ref")
@@ -104,7 +105,7 @@ def validate(pde: AbstractPDE, x_res: np.ndarray, x_dat: np.ndarray, u_dat: np.n
     if x_bc is not None:
         if u_bc is None:
             raise ValueError("x_bc given without u_bc (the Dirichlet values at x_bc)")
-        xb = _points("x_bc", x_bc, d, allow_empty=allow_empty)
+        xb = points_array("x_bc", x_bc, d, allow_empty=allow_empty)
         ub = _values("u_bc", u_bc, xb.shape[0], "x_bc")
     elif u_bc is not None:
         raise ValueError("u_bc given without x_bc")

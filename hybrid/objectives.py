@@ -28,12 +28,16 @@ def function_term(model: HybridModel, x: Tensor, f0: Tensor, count: int) -> Tens
     return data_loss(model.function(x), f0, count=count)
 
 
-def regularizer_term(model: HybridModel, x: Tensor, count: int, config: RegularizerConfig) -> Tensor | None:
-    """H1 or TV regulariser of f_V at x, or None when off or the unknowns are scalars."""
+def regularizer_term(model: HybridModel, x: Tensor, count: int, field_points: bool,
+                     config: RegularizerConfig) -> Tensor | None:
+    """H1 or TV regulariser of f_V at x, or None when off or the unknowns are scalars.
+
+    ``field_points``: x are the function's own coordinates, not network inputs.
+    """
     if config.kind == "none" or not model.is_function:
         return None
     xg = x.detach().requires_grad_(True)
-    f = model.function(xg)
+    f = model.field(xg) if field_points else model.function(xg)
     if config.kind == "h1":
         return h1_regularizer(f, xg, count=count)
     return tv_regularizer(f, xg, count=count)

@@ -25,7 +25,8 @@ class PINN:
     def fit(self, pde: AbstractPDE, x_res: np.ndarray, x_dat: np.ndarray, u_dat: np.ndarray,
             theta_init: Mapping[str, float] | np.ndarray, u_ref: np.ndarray | None = None,
             x_ref: np.ndarray | None = None, *, x_bc: np.ndarray | None = None,
-            u_bc: np.ndarray | None = None, device: str | torch.device | None = None,
+            u_bc: np.ndarray | None = None, x_reg: np.ndarray | None = None,
+            device: str | torch.device | None = None,
             dtype: str | torch.dtype | None = None, seed: int = 0, progress: bool = True,
             callback: Callback | None = None, checkpoint: CheckpointConfig | None = None,
             out_dir: Path | str | None = None, comm: Any | None = None,
@@ -51,7 +52,8 @@ class PINN:
                   function_network=cfg.function_network, log_every=cfg.log_every,
                   derivatives=cfg.derivatives, device=device,
                   dtype=dtype, seed=seed, progress=progress, callback=callback, checkpoint=checkpoint,
-                  out_dir=out_dir, comm=comm, pretrained=pretrained, x_bc=x_bc, u_bc=u_bc)
+                  out_dir=out_dir, comm=comm, pretrained=pretrained, x_bc=x_bc, u_bc=u_bc,
+                  x_reg=x_reg)
         self._pretrain(run)
         self._finetune(run)
         return run.finish()
@@ -92,7 +94,7 @@ class PINN:
             if d.x_bc is not None and d.u_bc is not None:
                 losses["bc"] = fit_term(model, d.x_bc, d.u_bc, run.n_bc)
                 loss = loss + w_bc * losses["bc"]
-            reg = regularizer_term(model, d.x_res, run.n_res, fc.regularizer)
+            reg = regularizer_term(model, *run.regularizer_points(), fc.regularizer)
             if reg is not None:
                 losses["reg"] = reg
                 loss = loss + fc.regularizer.weight * reg

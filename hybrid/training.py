@@ -17,9 +17,9 @@ from .checkpoint import load_checkpoint, save_checkpoint
 from .config import CheckpointConfig, Derivatives, FunctionNetworkConfig, NetworkConfig
 from .distributed import DataParallel
 from .history import History
-from .inputs import FitData, theta_vector, validate
+from .inputs import FitData, points_array, theta_vector, validate
 from .local_operator import HybridModel
-from .problem import AbstractPDE
+from .problem import AbstractFunctionPDE, AbstractPDE
 
 Callback = Callable[[dict[str, Any]], None]
 PHASES = ("pretrain", "finetune")
@@ -121,7 +121,8 @@ class Run:
                  device: str | torch.device | None, dtype: str | torch.dtype | None, seed: int,
                  progress: bool, callback: Callback | None, checkpoint: CheckpointConfig | None,
                  out_dir: Path | str | None, comm: Any | None, pretrained: FitResult | None = None,
-                 x_bc: np.ndarray | None = None, u_bc: np.ndarray | None = None) -> None:
+                 x_bc: np.ndarray | None = None, u_bc: np.ndarray | None = None,
+                 x_reg: np.ndarray | None = None) -> None:
         self.t0 = time.perf_counter()
         self.dp = DataParallel(comm)
         self.dp.set_threads()
@@ -134,6 +135,14 @@ class Run:
             # too, so that every rank reduces the same losses.
             empty = torch.zeros((0, int(pde.input_dim)), dtype=self.dtype, device=self.device)
             self.data = replace(self.data, x_bc=empty, u_bc=empty[:, 0])
+        self.x_reg: Tensor | None = None
+        if x_reg is not None:
+            if not isinstance(pde, AbstractFunctionPDE):
+                raise ValueError("x_reg applies to a function unknown only")
+            k = len(pde.field_dims())
+            self.x_reg = torch.as_tensor(points_array("x_reg", x_reg, k, allow_empty=self.dp.active),
+                                         dtype=self.dtype, device=self.device)
+        self.n_reg = self.dp.global_count(0 if self.x_reg is None else self.x_reg.shape[0])
         torch.manual_seed(seed)
         np.random.seed(seed)
         self.model = HybridModel(pde, self.data.theta0, embed=embed, network=network,
@@ -191,6 +200,12 @@ class Run:
                 self.last_checkpoint = Path(checkpoint.dir)
 
     # -- primitives -------------------------------------------------------------------------
+    def regularizer_points(self) -> tuple[Tensor, int, bool]:
+        """(points, global count, in field coordinates) where the function's regulariser is evaluated."""
+        if self.x_reg is not None:
+            return self.x_reg, self.n_reg, True
+        return self.data.x_res, self.n_res, False
+
     def theta_row(self) -> dict[str, float]:
         """θ as ``{"theta_<name>": value}`` (empty for function unknowns)."""
         if self.model.theta is None:

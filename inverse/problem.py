@@ -179,6 +179,8 @@ class Discretisation:
         x_ref: This rank's points of the pre-training reference u_FEM(θ0).
         x_u, w_u: Points and quadrature weights of the state error ``u_rel_l2``.
         x_field, w_field: Points (N, gdim) and weights of the field error (field unknowns).
+        x_reg: Points (N, gdim) where the networks evaluate the field's regulariser (None: the
+            residual points), e.g. finer than those, so that a steep f_V cannot hide between them.
         distributed: Each rank holds its own points (data-parallel networks); otherwise every
             rank holds all of them (a small problem, solved redundantly).
         dirichlet_tags: Facet tags of u = 0 (None: the whole boundary).
@@ -196,6 +198,7 @@ class Discretisation:
     w_u: np.ndarray
     x_field: np.ndarray | None = None
     w_field: np.ndarray | None = None
+    x_reg: np.ndarray | None = None
     distributed: bool = False
     dirichlet_tags: tuple[int, ...] | None = None
     pde: AbstractPDE | None = None

@@ -69,7 +69,11 @@ def main(dirs: list[str]) -> None:
           "is read from the runs' `report.json` files by `docs/results/collect.py`.\n")
     for js in reports:
         wall = sum(m["wall_s"] for m in js["methods"].values())
-        print(f"## noise σ = {js['noise']}  (seeds: {js['seeds']}, total training wall time {wall:.0f} s)\n")
+        case = js["config"]["problem"].get("case") if isinstance(js["config"]["problem"], dict) else None
+        where = f"case `{case}`, " if case else ""
+        # a pre-training shared by several rows is charged to each of them, so the sum counts it repeatedly
+        print(f"## {where}noise σ = {js['noise']}  (seeds: {js['seeds']}, sum of the rows' wall times "
+              f"{wall:.0f} s)\n")
         from inverse.report import MethodRecord, Report
 
         rep = Report(problem=js["problem"], preset=js["preset"], noise=js["noise"], seeds=js["seeds"],

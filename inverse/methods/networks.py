@@ -27,6 +27,7 @@ def fit_arguments(problem: AbstractInverseProblem, data: InverseData, options: R
         "theta_init": init,
         "u_ref": data.u_ref,
         "x_ref": as_points(disc.x_ref),
+        "x_reg": disc.x_reg,
         "device": options.device,
         "dtype": options.dtype,
         "seed": data.seed,
