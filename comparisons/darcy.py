@@ -54,7 +54,7 @@ from comparisons.pdes import DarcyPDE
 from comparisons.plots import field_outputs
 from hybrid.geometry import DistanceFunction
 from inverse import AdjointConfig, Comparison, Discretisation, Field, PriorSamples, Study, ThresholdAccuracy
-from inverse.cli import positive_float
+from inverse.cli import non_negative_int, positive_float
 from inverse.problem import AbstractInverseProblem
 
 LO, HI, THRESHOLD = 3.0, 12.0, 7.5
@@ -199,7 +199,7 @@ def add_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--dirichlet-tags", default=None,
                    help="comma-separated facet tags carrying u = 0 (default: the whole boundary)")
     p.add_argument("--cells", type=int, default=None, help="cells per side of the unit square (default 50)")
-    p.add_argument("--grf-seed", type=int, default=4, help="seed of the true field ψ (ψ0 uses seed + 7919)")
+    p.add_argument("--grf-seed", type=non_negative_int, default=4, help="seed of the true ψ (ψ0: seed+7919)")
     p.add_argument("--grf-length", type=positive_float, default=None,
                    help="correlation length ℓ of ψ and ψ0 (default 0.1): larger ℓ, larger inclusions")
 

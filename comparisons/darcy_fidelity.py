@@ -23,7 +23,6 @@
 # +
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from dataclasses import dataclass, replace
@@ -42,6 +41,8 @@ from hybrid.bilo import function_fidelity, gradient_agreement
 from hybrid.local_operator import HybridModel
 from inverse import BiLO, Discretisation, RunOptions, make_data
 from inverse.adjoint_bridge import data_misfit, function_gradient
+from inverse.cli import Parser, non_negative_int, positive_float, positive_int, user_errors
+from inverse.outputs import RunFolder, write_atomic
 
 # -
 
@@ -98,7 +99,7 @@ def global_agreement(a: np.ndarray, b: np.ndarray, comm: MPI.Comm) -> tuple[floa
 def run(argv: list[str] | None = None) -> dict[str, Any]:
     """Pre-train BiLO at the initial guess, then compare its data gradient with the adjoint's."""
     comm = MPI.COMM_WORLD
-    ap = argparse.ArgumentParser(
+    ap = Parser(
         prog="python -m comparisons.darcy_fidelity",
         description="Compare BiLO's upper-level gradient for the Darcy coefficient "
         "with the exact (adjoint) gradient of the same data loss, "
@@ -110,14 +111,23 @@ def run(argv: list[str] | None = None) -> dict[str, Any]:
         choices=tuple(darcy.PRESETS),
         help="network sizes and pre-training steps of comparisons.darcy (default: demo)",
     )
-    ap.add_argument("--cells", type=int, default=None, help="cells per side of the unit square")
-    ap.add_argument("--pretrain", type=int, default=None, help="pre-training steps (preset's default)")
-    ap.add_argument("--grf-seed", type=int, default=4, help="seed of the true field (as comparisons.darcy)")
-    ap.add_argument("--grf-length", type=float, default=None, help="correlation length ℓ (default 0.1)")
-    ap.add_argument("--seed", type=int, default=0, help="network seed")
-    ap.add_argument("--out", default=None, help="write fidelity.json here")
+    ap.add_argument("--cells", type=positive_int, default=None,
+                    help="cells per side of the unit square (>= 2)")
+    ap.add_argument("--pretrain", type=non_negative_int, default=None,
+                    help="pre-training steps (preset's default)")
+    ap.add_argument("--grf-seed", type=non_negative_int, default=4,
+                    help="seed of the true field (as comparisons.darcy)")
+    ap.add_argument("--grf-length", type=positive_float, default=None,
+                    help="correlation length ℓ (default 0.1)")
+    ap.add_argument("--seed", type=non_negative_int, default=0, help="network seed")
+    ap.add_argument("--out", default=None, help="write fidelity.json into this folder")
     ap.add_argument("--quiet", action="store_true", help="no progress bar")
+    ap.add_argument("--debug", action="store_true", help="tracebacks for errors (default: one line)")
     args = ap.parse_args(argv)
+    if args.cells is not None and args.cells < 2:
+        ap.error(f"argument --cells: expected an integer >= 2, got {args.cells}")
+    # the output folder before any work
+    folder = None if args.out is None else RunFolder.open(Path(args.out), comm)
     study = darcy.PRESETS[args.preset][0]()
     over: dict[str, Any] = {"grf_seed": args.grf_seed}
     if args.cells is not None:
@@ -158,15 +168,15 @@ def run(argv: list[str] | None = None) -> dict[str, Any]:
         "[darcy_fidelity] "
         + ", ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}" for k, v in out.items())
     )
-    if args.out is not None and comm.rank == 0:
-        Path(args.out).mkdir(parents=True, exist_ok=True)
-        (Path(args.out) / "fidelity.json").write_text(json.dumps(out, indent=2))
+    if folder is not None and comm.rank == 0:
+        write_atomic(folder.path / "fidelity.json", json.dumps(out, indent=2) + "\n")
     return out
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
-    """Entry point under MPI error handling."""
-    return run_collectively(lambda: run(argv))
+    """Entry point under MPI error handling: a user's error is one line and exit status 2."""
+    argv = sys.argv[1:] if argv is None else argv
+    return run_collectively(lambda: run(argv), messages=user_errors("--debug" in argv))
 
 
 if __name__ == "__main__":

@@ -129,7 +129,7 @@ class BiLO:
                   derivatives=cfg.derivatives, device=device,
                   dtype=dtype, seed=seed, progress=progress, callback=callback, checkpoint=checkpoint,
                   out_dir=out_dir, comm=comm, pretrained=pretrained, x_bc=x_bc, u_bc=u_bc,
-                  x_reg=x_reg)
+                  x_reg=x_reg, config=cfg)
         if exact_data_gradient is not None and run.model.is_function != isinstance(exact_data_gradient,
                                                                                    FunctionGradient):
             raise ValueError("exact_data_gradient must be a FunctionGradient for a function unknown and a "

@@ -65,6 +65,10 @@ class DataParallel:
         self.comm.Allreduce(MPI.IN_PLACE, buf, op=MPI.SUM)
         self._unflatten(buf, tensors)
 
+    def allgather(self, obj: Any) -> list[Any]:
+        """Every rank's ``obj``, in rank order."""
+        return [obj] if self.comm is None else list(self.comm.allgather(obj))
+
     def agree(self, flag: bool) -> bool:
         """True on every rank if ``flag`` is true on any rank."""
         return flag if self.comm is None else bool(self.comm.allreduce(int(flag)))

@@ -53,7 +53,7 @@ class PINN:
                   derivatives=cfg.derivatives, device=device,
                   dtype=dtype, seed=seed, progress=progress, callback=callback, checkpoint=checkpoint,
                   out_dir=out_dir, comm=comm, pretrained=pretrained, x_bc=x_bc, u_bc=u_bc,
-                  x_reg=x_reg)
+                  x_reg=x_reg, config=cfg)
         self._pretrain(run)
         self._finetune(run)
         return run.finish()

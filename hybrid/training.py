@@ -13,7 +13,7 @@ import torch
 from torch import Tensor, nn
 from tqdm.auto import tqdm
 
-from .checkpoint import load_checkpoint, save_checkpoint
+from .checkpoint import digest, load_checkpoint, save_checkpoint
 from .config import CheckpointConfig, Derivatives, FunctionNetworkConfig, NetworkConfig
 from .distributed import DataParallel
 from .history import History
@@ -27,7 +27,12 @@ Group = tuple[list[nn.Parameter], Tensor, torch.optim.Optimizer]
 
 
 class DivergenceError(RuntimeError):
-    """A loss or gradient became non-finite; the message names the phase, step and loss."""
+    """A loss or gradient became non-finite; the message names the phase, step and loss.
+
+    The losses are reduced over the ranks before the check, so every rank raises it alike.
+    """
+
+    collective = True
 
 
 def resolve_device(device: str | torch.device | None) -> torch.device:
@@ -59,7 +64,7 @@ class FitResult:
     Attributes:
         theta: Inferred scalar unknowns name -> value (empty for a function unknown).
         history: Logged rows (step, phase, time, losses, theta_<name>, fidelity entries).
-        wall_s: Wall time of this call (both phases).
+        wall_s: Wall time of both phases (over the interrupted runs too, when resumed).
         steps: Fine-tuning steps completed (counting those before a resume).
         pretrain_steps: Pre-training steps completed (0 when started from ``pretrained``).
         s_per_step: Seconds per fine-tuning step in this call (NaN if none ran).
@@ -122,7 +127,7 @@ class Run:
                  progress: bool, callback: Callback | None, checkpoint: CheckpointConfig | None,
                  out_dir: Path | str | None, comm: Any | None, pretrained: FitResult | None = None,
                  x_bc: np.ndarray | None = None, u_bc: np.ndarray | None = None,
-                 x_reg: np.ndarray | None = None) -> None:
+                 x_reg: np.ndarray | None = None, config: Any = None) -> None:
         self.t0 = time.perf_counter()
         self.dp = DataParallel(comm)
         self.dp.set_threads()
@@ -168,6 +173,8 @@ class Run:
         self.history = History()
         self.phase_step: dict[str, int] = {}
         self.elapsed_before = 0.0
+        self.t_phase = self.t_step = self.t0
+        self.phase_start = 0
         self.last_checkpoint: Path | None = None
         self.finetune_time = 0.0
         self.finetune_steps_run = 0
@@ -187,8 +194,17 @@ class Run:
                 with torch.no_grad():
                     theta.copy_(theta0)
             self.skip.add("pretrain")
+        self.fingerprint: dict[str, str] = {}
+        if checkpoint is not None:
+            arrays = (x_res, x_dat, u_dat, theta_init, u_ref, x_ref, x_bc, u_bc, x_reg)
+            self.fingerprint = {
+                "problem": digest(pde),
+                # each rank holds its own share of the points: the digest of all of them
+                "data": digest(self.dp.allgather(digest(arrays))),
+                "method config": digest((config, embed, network, function_network, log_every, derivatives)),
+                "seed": str(seed), "ranks": str(self.dp.size), "dtype": str(self.dtype)}
         if checkpoint is not None and checkpoint.resume:
-            state = load_checkpoint(checkpoint.dir)
+            state = load_checkpoint(checkpoint.dir, self.fingerprint)
             if state is not None:
                 self.model.load_state_dict(state["model"])
                 self.history = History(state["history"])
@@ -196,6 +212,8 @@ class Run:
                 # Phases before the checkpointed one are finished (or were skipped).
                 self.skip |= set(PHASES[:PHASES.index(state["phase"])])
                 self.elapsed_before = state["elapsed"]
+                self.finetune_time = state.get("finetune_time", 0.0)
+                self.finetune_steps_run = state.get("finetune_steps_run", 0)
                 self.resume_state = state
                 self.last_checkpoint = Path(checkpoint.dir)
 
@@ -254,7 +272,12 @@ class Run:
             save_checkpoint(self.ckpt.dir, {
                 "phase": phase, "step": step, "done": done, "model": self.model.state_dict(),
                 "optimizers": [o.state_dict() for o in optimizers], "history": self.history.rows,
-                "elapsed": self.elapsed_before + time.perf_counter() - self.t0})
+                "elapsed": self.elapsed_before + time.perf_counter() - self.t0,
+                "finetune_time": self.finetune_time + (self.t_step - self.t_phase
+                                                       if phase == "finetune" else 0.0),
+                "finetune_steps_run": self.finetune_steps_run + (step - self.phase_start
+                                                                 if phase == "finetune" else 0),
+                "fingerprint": self.fingerprint})
         self.last_checkpoint = Path(self.ckpt.dir)
 
     def run_phase(self, phase: str, steps: int, offset: int, optimizers: list[torch.optim.Optimizer],
@@ -275,9 +298,11 @@ class Run:
         if start >= steps:
             return
         bar = tqdm(range(start + 1, steps + 1), desc=phase, disable=not self.progress, leave=False)
-        t_phase = time.perf_counter()
+        t_phase = self.t_phase = time.perf_counter()
+        self.phase_start = start
         for k in bar:
             entries = step_fn(k)
+            self.t_step = time.perf_counter()
             self.phase_step[phase] = k
             logged = k % self.log_every == 0 or k == steps
             if logged or self.callback is not None:
@@ -291,11 +316,13 @@ class Run:
                         bar.set_postfix(shown, refresh=False)
                 if self.callback is not None:
                     self.callback(row)
-            if self.ckpt is not None and (offset + k) % self.ckpt.every == 0:
+            # and at the end of each phase, so that resuming a finished fit runs no step
+            if self.ckpt is not None and ((offset + k) % self.ckpt.every == 0 or k == steps):
                 self.save(phase, k, optimizers)
         bar.close()
         if phase == "finetune":
-            self.finetune_time += time.perf_counter() - t_phase
+            # up to the end of the last step, as the phase-end checkpoint records it
+            self.finetune_time += self.t_step - t_phase
             self.finetune_steps_run += steps - start
 
     def finish(self) -> FitResult:
@@ -306,7 +333,8 @@ class Run:
             n: float(v) for n, v in zip(self.names, self.model.theta.detach().cpu(), strict=True)}
         n_ft = self.finetune_steps_run
         return FitResult(theta=theta, history=self.history.rows,
-                         wall_s=time.perf_counter() - self.t0, steps=self.phase_step.get("finetune", 0),
+                         wall_s=self.elapsed_before + time.perf_counter() - self.t0,
+                         steps=self.phase_step.get("finetune", 0),
                          pretrain_steps=self.phase_step.get("pretrain", 0),
                          s_per_step=self.finetune_time / n_ft if n_ft else float("nan"), model=self.model)
 

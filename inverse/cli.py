@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import math
+import re
 import sys
 import typing
 from collections.abc import Callable, Mapping
@@ -24,11 +25,41 @@ from typing import Any, final
 import torch
 from mpi4py import MPI
 
-from fem.parallel import run_collectively
+from fem.parallel import collective, run_collectively
 from inverse.method import AbstractMethod, RunOptions, method_label
 from inverse.methods import METHODS
+from inverse.outputs import RunFolder
 from inverse.report import Report
 from inverse.runner import Plots, Study, configure, run_study
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse under MPI: messages from rank 0 only; an error exits every rank alike (status 2).
+
+    Values such as ``--truth -1,2`` are read as values, not as unknown options.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # argparse takes "-1,2" for an option because only "-1" and "-.5" look like negative numbers
+        self._negative_number_matcher = re.compile(r"^-\.?\d[\d.eE+-]*(,-?\.?\d[\d.eE+-]*)*$")
+
+    def _print_message(self, message: str, file: Any = None) -> None:
+        if MPI.COMM_WORLD.rank == 0:
+            super()._print_message(message, file)
+
+    def exit(self, status: int = 0, message: str | None = None) -> typing.NoReturn:
+        """Print ``message`` (rank 0) and exit every rank with ``status``, without an MPI abort."""
+        if message:
+            self._print_message(message, sys.stderr)
+        raise collective(SystemExit(status))
+
+
+def user_errors(debug: bool) -> dict[type[BaseException], int]:
+    """Exception types printed as one line (exit status) by the command lines; none with ``--debug``."""
+    from hybrid.training import DivergenceError
+
+    return {} if debug else {ValueError: 2, OSError: 2, DivergenceError: 1}
 
 
 def split_top_level(text: str) -> list[str]:
@@ -153,6 +184,17 @@ def positive_int(text: str) -> int:
     return v
 
 
+def non_negative_int(text: str) -> int:
+    """argparse type: an integer >= 0 (a seed)."""
+    try:
+        v = int(text)
+    except ValueError:
+        v = -1
+    if v < 0:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}")
+    return v
+
+
 def float_tuple(names: tuple[str, ...]) -> Callable[[str], tuple[float, ...]]:
     """argparse type for ``a,b,...``: one finite float per name."""
 
@@ -206,7 +248,7 @@ class Comparison:
         methods = "; ".join(
             f"{n}({', '.join(k for k in _option_types(c) if k not in f)})" for n, (c, f) in METHODS.items()
         )
-        p = argparse.ArgumentParser(
+        p = Parser(
             prog=self.prog or f"python -m comparisons.{self.name}",
             description=self.description,
             epilog=f"methods and their options: {methods}",
@@ -256,6 +298,25 @@ class Comparison:
             help="torch CPU threads (default: the preset's, else torch's)",
         )
         p.add_argument("--quiet", action="store_true", help="no progress bars")
+        p.add_argument(
+            "--checkpoint-every",
+            type=positive_int,
+            default=None,
+            metavar="N",
+            help="checkpoint every network fit (BiLO, PINN: per method and seed, in <out>/checkpoints) "
+            "every N steps and at the end of each phase (default: no checkpoints)",
+        )
+        p.add_argument(
+            "--resume",
+            action="store_true",
+            help="continue the run in --out: each network fit from its checkpoint, the other methods "
+            "rerun; a checkpoint of another run (data, config, seed, ranks) is refused",
+        )
+        p.add_argument(
+            "--overwrite", action="store_true", help="replace the earlier run in --out (a non-empty --out "
+            "is refused otherwise)"
+        )
+        p.add_argument("--debug", action="store_true", help="tracebacks for errors (default: one line)")
         if self.add_flags is not None:
             self.add_flags(p)
         return p
@@ -280,23 +341,35 @@ class Comparison:
         device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
         if device == "cuda" and not torch.cuda.is_available():
             p.error("--device cuda requested but torch sees no CUDA device")
+        if args.resume and args.overwrite:
+            p.error("--resume and --overwrite exclude each other")
         threads = args.threads if args.threads is not None else study.threads
         if threads is not None:
             torch.set_num_threads(threads)
+        comm = MPI.COMM_WORLD
         out = Path(args.out or f"results/{self.name}-{args.preset}-noise{args.noise:g}")
-        options = RunOptions(device=device, dtype=args.dtype, progress=not args.quiet)
-        report, _ = run_study(
-            study,
-            methods,
-            noise=args.noise,
-            preset=args.preset,
-            options=options,
-            comm=MPI.COMM_WORLD,
-            out=out,
-            plots=self.plots,
-        )
+        folder = RunFolder.prepare(out, comm, resume=args.resume, overwrite=args.overwrite, about={
+            "command": f"{p.prog} {' '.join(argv if argv is not None else sys.argv[1:])}",
+            "ranks": comm.size})
+        checkpoints = args.resume or args.checkpoint_every is not None
+        options = RunOptions(device=device, dtype=args.dtype, progress=not args.quiet,
+                             checkpoints=folder.checkpoints if checkpoints else None,
+                             checkpoint_every=args.checkpoint_every, resume=args.resume)
+        try:
+            report, _ = run_study(study, methods, noise=args.noise, preset=args.preset, options=options,
+                                  comm=comm, out=folder, plots=self.plots)
+        except BaseException as exc:
+            # the folder says the run did not finish; its checkpoints stay for --resume
+            interrupted = isinstance(exc, KeyboardInterrupt)
+            folder.mark("interrupted" if interrupted else "failed", error=" ".join(str(exc).split()))
+            raise
         return report
 
     def main(self, argv: list[str] | None = None) -> Report:
-        """Entry point: :meth:`run` under MPI error handling (an error on one rank ends all ranks)."""
-        return run_collectively(lambda: self.run(sys.argv[1:] if argv is None else argv))
+        """Entry point: :meth:`run` under MPI error handling (an error on one rank ends all ranks).
+
+        A user's error (a bad value, mesh, folder or checkpoint) is printed as one line and
+        exits with status 2; ``--debug`` shows the traceback instead.
+        """
+        argv = sys.argv[1:] if argv is None else argv
+        return run_collectively(lambda: self.run(argv), messages=user_errors("--debug" in argv))

@@ -13,6 +13,7 @@ import dataclasses
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
+from pathlib import Path
 from typing import Any, ClassVar, Literal, final
 
 import numpy as np
@@ -23,17 +24,31 @@ from inverse.problem import AbstractInverseProblem, Discretisation, FieldFunctio
 @final
 @dataclass(frozen=True, kw_only=True)
 class RunOptions:
-    """How to run, not what: device, dtype, progress bars.
+    """How to run, not what: device, dtype, progress bars, checkpoints.
 
     Attributes:
         device: Torch device (``"cpu"``, ``"cuda"``); None: CUDA when available.
         dtype: Torch dtype of the networks.
         progress: Show progress bars (rank 0).
+        checkpoints: Folder of the network methods' checkpoints, one sub-folder per method
+            and seed (None: no checkpoints). Each fit writes one at the end of each phase.
+        checkpoint_every: Also every this many steps (None: at the phase ends only).
+        resume: Continue each fit from its checkpoint there, if it has one; a checkpoint of
+            another run (other data, config, seed or ranks) is refused.
     """
 
     device: str | None = None
     dtype: Literal["float32", "float64"] = "float32"
     progress: bool = False
+    checkpoints: Path | None = None
+    checkpoint_every: int | None = None
+    resume: bool = False
+
+    def __post_init__(self) -> None:
+        if self.checkpoint_every is not None and self.checkpoint_every < 1:
+            raise ValueError(f"checkpoint_every must be >= 1, got {self.checkpoint_every}")
+        if self.resume and self.checkpoints is None:
+            raise ValueError("resume needs a checkpoints folder")
 
 
 @final

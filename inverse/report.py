@@ -147,11 +147,18 @@ class Report:
         return "\n".join(lines)
 
     def write(self, out: Path) -> list[Path]:
-        """Write ``report.json`` and ``report.md`` into ``out``; return the paths."""
+        """Write ``report.md``, then ``report.json`` (each through a rename) into ``out``; the paths.
+
+        ``report.json`` comes last and says ``"status": "complete"``: a folder that has one holds
+        a finished run.
+        """
+        from inverse.outputs import write_atomic
+
         out.mkdir(parents=True, exist_ok=True)
-        pj, pm = out / "report.json", out / "report.md"
-        pj.write_text(json.dumps(self.to_json(), indent=2, default=_json_default) + "\n")
-        pm.write_text(self.to_markdown())
+        pm = write_atomic(out / "report.md", self.to_markdown())
+        pj = write_atomic(out / "report.json",
+                          json.dumps({"status": "complete", **self.to_json()}, indent=2,
+                                     default=_json_default) + "\n")
         return [pj, pm]
 
 

@@ -25,6 +25,7 @@ import numpy as np
 from fem.metrics import relative_l2_error
 from fem.parallel import print0
 from inverse.method import AbstractMethod, InverseData, InverseResult, RunOptions
+from inverse.outputs import RunFolder
 from inverse.problem import AbstractInverseProblem, Discretisation, Field, Theta, as_points
 from inverse.report import Report
 
@@ -186,7 +187,7 @@ def run_study(
     preset: str,
     options: RunOptions,
     comm: Any,
-    out: Path | None = None,
+    out: Path | RunFolder | None = None,
     plots: Plots | None = None,
     log: Callable[[str], None] = print0,
 ) -> tuple[Report, dict[str, InverseResult]]:
@@ -199,7 +200,8 @@ def run_study(
         preset: The preset's name (for the report).
         options: Device, dtype, progress.
         comm: The communicator.
-        out: Output folder (None: write nothing).
+        out: Output folder, a path (created if missing) or a checked :class:`RunFolder`
+            (None: write nothing). Figures appear in it with the report, at the end.
         plots: The comparison's figures of seed 0.
         log: Progress lines.
 
@@ -209,6 +211,7 @@ def run_study(
     problem = study.problem
     for label, method in methods.items():
         method.check(problem, label)
+    folder = out if isinstance(out, RunFolder) or out is None else RunFolder.open(out, comm)
     t0 = time.perf_counter()
     disc = problem.discretise(comm)
     u_true = problem.forward(disc, problem.theta_true(), disc.x_dat, truth=True)
@@ -250,13 +253,14 @@ def run_study(
             log(f"    {_fmt(metrics)}, {result.cost.wall_s:.1f} s")
             if seed == 0:
                 first[label] = result
-    if out is not None:
+    if folder is not None:
+        # figures first, into the staging folder (writers may be collective), then moved in;
+        # report.json last, so that it is there only when everything else is
+        written = plots(problem, disc, first, folder.staging) if plots is not None else []
+        written = folder.publish(written)
         if comm.rank == 0:
-            out.mkdir(parents=True, exist_ok=True)
-        comm.barrier()  # writers below may be collective and need the folder
-        written = plots(problem, disc, first, out) if plots is not None else []
-        if comm.rank == 0:
-            written = report.write(out) + written
+            written = report.write(folder.path) + written
+            folder.mark("complete")
             print(report.table())
             print("\nwrote " + ", ".join(str(p) for p in written), flush=True)
     return report, first

@@ -11,8 +11,10 @@ import numpy as np
 import hybrid
 from inverse.method import AbstractMethod, InverseData, InverseResult, RunOptions, non_negative, positive
 from inverse.methods.networks import (
+    checkpoint,
     fit_arguments,
     network_result,
+    pretraining_name,
     refuse_w_reg,
     regularizer,
     shared_pretraining,
@@ -65,10 +67,13 @@ class BiLO(AbstractMethod):
         pde, args = strong_form(problem, data), fit_arguments(problem, data, options)
         # Pre-training (θ frozen at θ0) does not see w_reg or the upper level: one per seed.
         only_pre = replace(self.config, finetune=hybrid.BiLOFinetuneConfig(steps=0))
+        pre_ckpt = checkpoint(options, data, pretraining_name("bilo", only_pre))
         pretrained, pre_wall = shared_pretraining(
-            data, ("bilo-pretraining", only_pre), lambda: hybrid.BiLO(only_pre).fit(pde, **args))
+            data, ("bilo-pretraining", only_pre),
+            lambda: hybrid.BiLO(only_pre).fit(pde, **args, checkpoint=pre_ckpt))
         res = hybrid.BiLO(replace(self.config, finetune=fine)).fit(
-            pde, **args, exact_data_gradient=exact, pretrained=pretrained)
+            pde, **args, exact_data_gradient=exact, pretrained=pretrained,
+            checkpoint=checkpoint(options, data, self.label))
         return network_result(self.label, problem, data, res, pretraining=(pretrained, pre_wall))
 
     def _exact_gradient(

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
 import numpy as np
 
-from hybrid import AbstractFunctionPDE, AbstractPDE, FitResult, RegularizerConfig
-from inverse.method import Cost, InverseData, InverseResult, RunOptions, Timer
+from hybrid import AbstractFunctionPDE, AbstractPDE, CheckpointConfig, FitResult, RegularizerConfig
+from hybrid.checkpoint import digest
+from inverse.method import Cost, InverseData, InverseResult, RunOptions
 from inverse.problem import AbstractInverseProblem, Field, as_points
 
 
@@ -36,6 +38,21 @@ def fit_arguments(problem: AbstractInverseProblem, data: InverseData, options: R
     }
 
 
+def checkpoint(options: RunOptions, data: InverseData, name: str) -> CheckpointConfig | None:
+    """Where the fit ``name`` of this seed keeps its checkpoint (None: checkpoints are off)."""
+    if options.checkpoints is None:
+        return None
+    folder = re.sub(r"[^A-Za-z0-9._=-]+", "_", name).strip("_")
+    # at the phase ends only unless asked for more (see Run.run_phase)
+    return CheckpointConfig(dir=options.checkpoints / folder / f"seed{data.seed}",
+                            every=options.checkpoint_every or 2**62, resume=options.resume)
+
+
+def pretraining_name(method: str, config: Any) -> str:
+    """The checkpoint name of a shared pre-training: one per method family and config."""
+    return f"{method}-pretraining-{digest(config)[:8]}"
+
+
 def field_coordinates(pde: AbstractPDE, x: np.ndarray) -> np.ndarray:
     """The columns of network inputs x (N, d) that a function unknown depends on (e.g. x of (t, x))."""
     if not isinstance(pde, AbstractFunctionPDE):
@@ -49,13 +66,13 @@ def shared_pretraining(
     """This seed's pre-training under ``key`` (made by ``pretrain()`` on first use) and its wall time.
 
     Pre-training depends neither on the data weights nor on the regulariser, so the runs of one
-    seed that differ only in those share it (the data's ``cache``); each is charged its wall time.
+    seed that differ only in those share it (the data's ``cache``); each is charged its wall time
+    (that of the fit itself, so a pre-training resumed from its checkpoint costs what it did).
     """
     if key not in data.cache:
-        clock = Timer()
-        data.cache[key] = (pretrain(), clock())
-    fit, wall = data.cache[key]
-    return fit, float(wall)
+        data.cache[key] = pretrain()
+    fit: FitResult = data.cache[key]
+    return fit, float(fit.wall_s)
 
 
 def strong_form(problem: AbstractInverseProblem, data: InverseData) -> AbstractPDE:

@@ -15,8 +15,10 @@ from inverse.method import (
     positive,
 )
 from inverse.methods.networks import (
+    checkpoint,
     fit_arguments,
     network_result,
+    pretraining_name,
     refuse_w_reg,
     regularizer,
     shared_pretraining,
@@ -67,10 +69,11 @@ class PINN(AbstractMethod):
         )
         args = fit_arguments(problem, data, options)
         only_pre = replace(cfg, finetune=hybrid.PINNFinetuneConfig(steps=0))
+        pre_ckpt = checkpoint(options, data, pretraining_name("pinn", only_pre))
         pretrained, pre_wall = shared_pretraining(
             data, ("pinn-pretraining", only_pre),
-            lambda: hybrid.PINN(only_pre).fit(strong_form(problem, data), **args))
+            lambda: hybrid.PINN(only_pre).fit(strong_form(problem, data), **args, checkpoint=pre_ckpt))
         res = hybrid.PINN(replace(cfg, finetune=fine)).fit(
-            strong_form(problem, data), **args, pretrained=pretrained
-        )
+            strong_form(problem, data), **args, pretrained=pretrained,
+            checkpoint=checkpoint(options, data, self.label))
         return network_result(self.label, problem, data, res, pretraining=(pretrained, pre_wall))
