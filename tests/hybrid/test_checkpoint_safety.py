@@ -17,7 +17,8 @@ XR, XD = fk_grid(4, 4), fk_grid(3, 3)
 
 
 def _cfg(width=8, fine=4):
-    return PINNConfig(network=hybrid.NetworkConfig(depth=3, width=width), pretrain=hybrid.PretrainConfig(steps=3),
+    return PINNConfig(network=hybrid.NetworkConfig(depth=3, width=width),
+                      pretrain=hybrid.PretrainConfig(steps=3),
                       finetune=hybrid.PINNFinetuneConfig(steps=fine), log_every=1)
 
 
