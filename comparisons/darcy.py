@@ -145,6 +145,7 @@ class DarcyProblem(AbstractInverseProblem):
         x = fem.dof_coordinates(V)
         # u = φ·N is exact on Γ_D, where an ADF has a kink: the residual is taken elsewhere only
         facets = fem.locate_boundary_facets(md, self.dirichlet_tags)
+        fem.check_interior_nodes(md, facets, self.dirichlet_tags)  # else no unknown: KSP fails obscurely
         dofs = dolfinx.fem.locate_dofs_topological(V, md.tdim - 1, facets)
         interior = np.ones(len(x), dtype=bool)
         interior[dofs[dofs < len(x)]] = False

@@ -11,6 +11,7 @@ from fem.boundary import boundary_segments as boundary_segments
 from fem.boundary import boundary_triangles as boundary_triangles
 from fem.boundary import cell_quality as cell_quality
 from fem.boundary import check_cell_quality as check_cell_quality
+from fem.boundary import check_interior_nodes as check_interior_nodes
 from fem.evaluation import PointEvaluator as PointEvaluator
 from fem.evaluation import PointsOutsideError as PointsOutsideError
 from fem.forward import EllipticSolution as EllipticSolution

@@ -3,7 +3,9 @@
 :func:`boundary_segments` (2D) and :func:`boundary_triangles` (3D) hand the exterior boundary,
 or the part of it with given facet tags, to the rest of the toolkit as plain numpy arrays, e.g.
 to build an approximate distance function in ``hybrid.geometry``. :func:`check_cell_quality`
-rejects meshes with degenerate or inverted cells before a solver silently produces garbage.
+rejects meshes with degenerate or inverted cells before a solver silently produces garbage
+(:func:`fem.load_mesh` runs it on every mesh it reads), and :func:`check_interior_nodes`
+rejects a Dirichlet problem that has no unknown.
 
 Only the vertices of each facet are used: on a mesh with curved (higher-order) geometry the
 boundary is returned as its straight-sided interpolant.
@@ -11,24 +13,28 @@ boundary is returned as its straight-sided interpolant.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from math import factorial
 from typing import cast
 
 import numpy as np
+import numpy.typing as npt
 from mpi4py import MPI
 
 from fem import _loader as _loader  # noqa: F401  (loads MPI before dolfinx)
 
 # isort: split
 
+import dolfinx.fem
 from dolfinx import mesh as dmesh
 
 from fem.meshes import MeshData, MeshError, locate_boundary_facets
+from fem.parallel import collective
 
 _SIMPLICES = ("interval", "triangle", "tetrahedron")
 _NUM_VERTICES = {"interval": 2, "triangle": 3, "quadrilateral": 4, "tetrahedron": 4, "hexahedron": 8}
+_EXAMPLES = 3  # offending cells named in an error message
 
 
 # --------------------------------------------------------------------------- boundary facets
@@ -54,7 +60,7 @@ def boundary_segments(meshdata: MeshData, tags: int | Sequence[int] | None = Non
             exterior facet (the message names the tags and lists the available ones).
     """
     if meshdata.tdim != 2 or meshdata.gdim != 2:
-        raise MeshError(_dimension_message(meshdata, "boundary_segments", 2))
+        raise collective(MeshError(_dimension_message(meshdata, "boundary_segments", 2)))
     return _boundary_simplices(meshdata, tags)
 
 
@@ -77,7 +83,7 @@ def boundary_triangles(meshdata: MeshData, tags: int | Sequence[int] | None = No
         MeshError: The mesh is not three-dimensional, or the tags mark no exterior facet.
     """
     if meshdata.tdim != 3 or meshdata.gdim != 3:
-        raise MeshError(_dimension_message(meshdata, "boundary_triangles", 3))
+        raise collective(MeshError(_dimension_message(meshdata, "boundary_triangles", 3)))
     return _boundary_simplices(meshdata, tags)
 
 
@@ -102,8 +108,8 @@ def _boundary_simplices(meshdata: MeshData, tags: int | Sequence[int] | None) ->
     if not pieces:
         what = "the mesh has no exterior facets" if tags is None else \
             f"facet tag(s) {[int(t) for t in np.atleast_1d(tags)]} mark no exterior facet"
-        raise MeshError(f"{what}; available facet tags: {_available_tags(meshdata)} "
-                        f"(physical groups: {meshdata.physical_groups})")
+        raise collective(MeshError(f"{what}; available facet tags: {_available_tags(meshdata)} "
+                                   f"(physical groups: {meshdata.physical_groups})"))
     simplices = np.concatenate(pieces)
     # key: the simplex's vertex ids sorted, ids numbered in lexicographic coordinate order, so
     # the key ignores orientation and vertex rotation and sorting by it is rank-count independent
@@ -194,14 +200,15 @@ def cell_quality(meshdata: MeshData) -> np.ndarray:
 
 
 def check_cell_quality(meshdata: MeshData, min_quality: float = 1e-3) -> CellQuality:
-    """Raise if the mesh has degenerate or inverted cells; otherwise summarise its quality.
+    """Raise if the mesh has degenerate, inverted or non-finite cells; otherwise summarise its quality.
 
     Collective. A cell is degenerate when its :func:`cell_quality` is below ``min_quality``
-    (zero or near-zero area / volume). It is inverted when it overlaps a neighbour: the two
-    cells sharing an interior facet lie on the same side of it (checked for facets whose two
-    cells are on the same rank, i.e. all facets in serial), or, for quadrilaterals and
-    hexahedra, when it is non-convex. The test does not depend on the vertex order of cells,
-    which DOLFINx does not require to be consistent.
+    (zero or near-zero area / volume: zero-area and sliver cells). It is inverted when it
+    overlaps a neighbour: the two cells sharing an interior facet lie on the same side of it
+    (a folded mesh; facets between ranks included), or, for quadrilaterals and hexahedra, when
+    it is non-convex. The test does not depend on the vertex order of cells, which DOLFINx does
+    not require to be consistent. Cells with a NaN or infinite vertex coordinate are reported
+    as such. The result does not depend on the number of ranks.
 
     Args:
         meshdata: The mesh (``gdim = tdim``).
@@ -211,33 +218,117 @@ def check_cell_quality(meshdata: MeshData, min_quality: float = 1e-3) -> CellQua
         The global :class:`CellQuality`.
 
     Raises:
-        MeshError: Some cells are degenerate or inverted (the message says how many and where
-            the worst one is); raised on every rank.
+        MeshError: Some cells are degenerate, inverted or non-finite. The one-line message
+            says how many, names the first few (by their input index, DOLFINx's
+            ``original_cell_index``) with their centroids, the quality measure and threshold,
+            and where the worst cell is; raised on every rank and marked
+            :func:`fem.parallel.collective`.
+    """
+    return _check_cell_quality(meshdata, min_quality)
+
+
+def _check_cell_quality(meshdata: MeshData, min_quality: float, source: str | None = None,
+                        cell_label: Callable[[int], str] | None = None) -> CellQuality:
+    """:func:`check_cell_quality`, with the message prefixed by ``source`` (e.g. the file).
+
+    ``cell_label`` names a cell from its input index, e.g. as a gmsh element; it is called on
+    rank 0 only, where the message is built. Default: ``"cell <index>"``.
     """
     msh = meshdata.mesh
-    comm = msh.comm
+    comm = meshdata.comm
+    tdim, gdim = msh.topology.dim, msh.geometry.dim
     q = cell_quality(meshdata)
+    ids = _input_cell_indices(msh)
+    finite = np.all(np.isfinite(_cell_vertices(msh)), axis=(1, 2))
+    degenerate = finite & ~(q >= min_quality)
     n_cells = comm.allreduce(len(q))
-    n_degenerate = comm.allreduce(int(np.sum(q < min_quality)))
-    n_folded = comm.allreduce(_count_folded_facets(msh))
-    local_min = (float(q.min()), comm.rank) if len(q) else (np.inf, comm.rank)
+    n_degenerate = comm.allreduce(int(np.sum(degenerate)))
+    n_non_finite = comm.allreduce(int(np.sum(~finite)))
+    n_folded, folded = _folded_facets(msh, ids)
+    q_finite = q[finite]
+    local_min = (float(q_finite.min()), comm.rank) if len(q_finite) else (np.inf, comm.rank)
     q_min, owner = comm.allreduce(local_min, op=MPI.MINLOC)
     mid = None
-    if comm.rank == owner and len(q):
-        cell = np.array([np.argmin(q)], dtype=np.int32)
-        midpoint = dmesh.compute_midpoints(msh, msh.topology.dim, cell)[0, : msh.geometry.dim]
-        mid = tuple(float(v) for v in midpoint)
+    if comm.rank == owner and len(q_finite):
+        cell = np.array([np.flatnonzero(finite)[np.argmin(q_finite)]], dtype=np.int32)
+        mid = tuple(float(v) for v in dmesh.compute_midpoints(msh, tdim, cell)[0, :gdim])
     mid = comm.bcast(mid, root=owner)
     report = CellQuality(n_cells, float(q_min), n_degenerate, n_folded, mid or ())
-    if n_degenerate or n_folded:
-        size = {1: "length", 2: "area", 3: "volume"}[msh.topology.dim]
-        problems = [f"{n_degenerate} of {n_cells} cells are degenerate (quality < {min_quality:g}: zero or "
-                    f"near-zero {size}, or non-convex)"] if n_degenerate else []
+    if not (n_degenerate or n_folded or n_non_finite):
+        return report
+
+    def first(mask: np.ndarray) -> list[tuple[int, float, tuple[float, ...]]]:
+        """This rank's cells in ``mask`` with the smallest input indices: (index, quality, centroid)."""
+        where = np.flatnonzero(mask)
+        cells = where[np.argsort(ids[where], kind="stable")[:_EXAMPLES]].astype(np.int32)
+        mids = dmesh.compute_midpoints(msh, tdim, cells)[:, :gdim] if len(cells) else np.zeros((0, gdim))
+        return [(int(ids[c]), float(q[c]), tuple(float(v) for v in m))
+                for c, m in zip(cells, mids, strict=True)]
+
+    gathered = comm.gather((first(degenerate), first(~finite)), root=0)
+    message = None
+    if gathered is not None:  # rank 0
+        label = cell_label or (lambda i: f"cell {i}")
+        degenerate_cells = sorted(e for part in gathered for e in part[0])[:_EXAMPLES]
+        non_finite_cells = sorted(e for part in gathered for e in part[1])[:_EXAMPLES]
+        cell = msh.topology.cell_type.name
+        size = {1: "length", 2: "area", 3: "volume"}[tdim]
+        problems = []
+        if n_non_finite:
+            listed = [label(i) for i, _, _ in non_finite_cells]
+            problems.append(f"{n_non_finite} of {n_cells} cells have non-finite vertex coordinates (NaN or "
+                            f"inf): {_listed(listed, n_non_finite)}")
+        if n_degenerate:
+            listed = [f"{label(i)} ({_defect(qi, size)}, quality {qi:.3g}, centroid {_fmt_point(m)})"
+                      for i, qi, m in degenerate_cells]
+            convex = "" if cell in _SIMPLICES else ", or non-convex"
+            problems.append(f"{n_degenerate} of {n_cells} cells are degenerate (quality < {min_quality:g}: "
+                            f"zero or near-zero {size} (zero-{size} or sliver cells){convex}; "
+                            f"{_quality_measure(cell, size)}): {_listed(listed, n_degenerate)}")
         if n_folded:
-            problems.append(f"{n_folded} interior facets have both their cells on the same side "
-                            f"(inverted cells overlapping a neighbour)")
-        raise MeshError(f"bad mesh: {'; '.join(problems)}; worst cell quality {q_min:.3g} at {mid}")
-    return report
+            listed = [f"{label(a)} and {label(b)} at {_fmt_point(m)}" for a, b, m in folded]
+            problems.append(f"{n_folded} interior facets have both their cells on the same side (a folded "
+                            f"mesh: inverted cells overlapping a neighbour): {_listed(listed, n_folded)}")
+        worst = f"; worst cell quality {q_min:.3g} at {_fmt_point(mid)}" if mid else ""
+        head = f"{source}: " if source else ""
+        message = f"{head}bad mesh of {n_cells} {cell} cells: {'; '.join(problems)}{worst}"
+    raise collective(MeshError(comm.bcast(message, root=0)))
+
+
+def _fmt_point(p: Sequence[float] | npt.NDArray[np.float64]) -> str:
+    """A point as ``(0.5, 0.0)``, to six significant digits."""
+    return str(tuple(float(f"{v:.6g}") for v in p))
+
+
+def _listed(items: Sequence[str], total: int) -> str:
+    return ", ".join(items) + (", ..." if total > len(items) else "")
+
+
+def _defect(q: float, size: str) -> str:
+    if q < 0:
+        return "non-convex"
+    return f"zero {size}" if q < 1e-12 else "sliver"
+
+
+def _quality_measure(cell: str, size: str) -> str:
+    """What :func:`cell_quality` measures, in words."""
+    if cell in _SIMPLICES:
+        regular = {"interval": "interval", "triangle": "equilateral triangle",
+                   "tetrahedron": "regular tetrahedron"}
+        return (f"quality = {size} / {size} of the {regular[cell]} with the same root-mean-square edge "
+                f"length, 1 for the ideal cell")
+    box = "rectangle" if cell == "quadrilateral" else "box"
+    return (f"quality = scaled Jacobian, the smallest over the corners of det(edges) / product of the edge "
+            f"lengths, 1 for a {box}, < 0 for a non-convex cell")
+
+
+def _input_cell_indices(msh: dmesh.Mesh[np.float64]) -> np.ndarray:
+    """The input (file) index of each local cell, owned then ghost (the global index if DOLFINx kept none)."""
+    imap = msh.topology.index_map(msh.topology.dim)
+    original = np.asarray(msh.topology.original_cell_index, dtype=np.int64)
+    if len(original) >= imap.size_local + imap.num_ghosts:
+        return original[: imap.size_local + imap.num_ghosts]
+    return np.concatenate([np.arange(*imap.local_range), imap.ghosts]).astype(np.int64)  # e.g. a refined mesh
 
 
 def _cell_vertices(msh: dmesh.Mesh[np.float64]) -> np.ndarray:
@@ -252,7 +343,7 @@ def _simplex_quality(x: np.ndarray) -> np.ndarray:
     d = x.shape[1] - 1
     e = x[:, 1:] - x[:, :1]
     if x.shape[2] != d:
-        raise MeshError(f"cell quality needs gdim = tdim, got {d}D cells in {x.shape[2]}D")
+        raise collective(MeshError(f"cell quality needs gdim = tdim, got {d}D cells in {x.shape[2]}D"))
     volume = np.abs(np.linalg.det(e)) / factorial(d)
     i, j = np.triu_indices(d + 1, k=1)
     l2 = np.mean(np.sum((x[:, i] - x[:, j]) ** 2, axis=2), axis=1)
@@ -275,22 +366,115 @@ def _tensor_cell_quality(x: np.ndarray) -> np.ndarray:
     return J.min(axis=1)
 
 
-def _count_folded_facets(msh: dmesh.Mesh[np.float64]) -> int:
-    """Owned interior facets whose two cells (both on this rank) lie on the same side of it."""
+def _folded_facets(msh: dmesh.Mesh[np.float64],
+                   ids: np.ndarray) -> tuple[int, list[tuple[int, int, tuple[float, ...]]]]:
+    """Interior facets whose two cells lie on the same side of them. Collective.
+
+    Args:
+        msh: The mesh.
+        ids: Input index of each local cell (owned, then ghost), to name the cells.
+
+    Returns:
+        The global count (on every rank) and, on rank 0, the first few folded facets as
+        ``(input index, input index, facet midpoint)``, ordered by the cells' input indices.
+    """
     tdim, gdim = msh.topology.dim, msh.geometry.dim
     fdim = tdim - 1
     if tdim == 1:
-        return 0
+        return 0, []
     msh.topology.create_connectivity(fdim, tdim)
     msh.topology.create_connectivity(fdim, 0)
     f_to_c = msh.topology.connectivity(fdim, tdim)
-    counts = np.diff(f_to_c.offsets)[: msh.topology.index_map(fdim).size_local]
-    facets = np.flatnonzero(counts == 2).astype(np.int32)
-    if len(facets) == 0:
-        return 0
+    counts = np.diff(f_to_c.offsets)
+
+    # 1. owned facets with both cells on this rank (all interior facets in serial)
+    facets = np.flatnonzero(counts[: msh.topology.index_map(fdim).size_local] == 2).astype(np.int32)
     pairs = f_to_c.array[f_to_c.offsets[facets][:, None] + np.arange(2)]
-    nodes = dmesh.entities_to_geometry(msh, fdim, facets)[:, : fdim + 1]
-    x = msh.geometry.x[nodes][:, :, :gdim]
+    x = msh.geometry.x[dmesh.entities_to_geometry(msh, fdim, facets)[:, : fdim + 1]][:, :, :gdim]
     mid = dmesh.compute_midpoints(msh, tdim, pairs.reshape(-1).astype(np.int32))[:, :gdim]
     mid = mid.reshape(-1, 2, gdim)
-    return int(np.sum(_side(x, mid[:, 0]) * _side(x, mid[:, 1]) > 0))
+    folded = _side(x, mid[:, 0]) * _side(x, mid[:, 1]) > 0
+    n_local = int(np.sum(folded))
+    named = np.sort(ids[pairs[folded]], axis=1)
+    first = np.lexsort(named.T[::-1])[:_EXAMPLES]
+    centres = x[folded].mean(axis=1)
+    examples = [(int(named[k, 0]), int(named[k, 1]), tuple(float(v) for v in centres[k])) for k in first]
+
+    # 2. facets between ranks with one cell on each (meshes without ghost cells): each rank
+    # sends the side its owned cell is on, computed with the facet's vertices in global order
+    # so that both ranks see the same orientation, and rank 0 pairs the two up
+    shared = np.asarray(msh.topology.interprocess_facets(), dtype=np.int32)
+    shared = shared[counts[shared] == 1]
+    cells = f_to_c.array[f_to_c.offsets[shared]]
+    keep = cells < msh.topology.index_map(tdim).size_local
+    shared, cells = shared[keep], cells[keep].astype(np.int32)
+    f_to_v = msh.topology.connectivity(fdim, 0)
+    nvf = len(f_to_v.links(0)) if len(f_to_v.offsets) > 1 else 0  # one facet type
+    vertices = f_to_v.array[f_to_v.offsets[shared][:, None] + np.arange(nvf)]
+    keys = msh.topology.index_map(0).local_to_global(vertices.reshape(-1)).reshape(vertices.shape)
+    order = np.argsort(keys, axis=1)
+    keys, vertices = np.take_along_axis(keys, order, 1), np.take_along_axis(vertices, order, 1)
+    xs, sides = np.zeros((0, nvf, gdim)), np.zeros(0)
+    if len(shared):
+        msh.topology.create_connectivity(0, tdim)  # for entities_to_geometry (local: a transpose)
+        nodes = dmesh.entities_to_geometry(msh, 0, vertices.reshape(-1).astype(np.int32))
+        xs = msh.geometry.x[nodes.reshape(vertices.shape)][:, :, :gdim]
+        sides = np.sign(_side(xs[:, : fdim + 1], dmesh.compute_midpoints(msh, tdim, cells)[:, :gdim]))
+    gathered = msh.comm.gather((keys, sides, ids[cells], xs.mean(axis=1), examples), root=0)
+    n_between = 0
+    if msh.comm.rank == 0:
+        keys, sides, owners, centres = (np.concatenate([g[k] for g in gathered]) for k in range(4))
+        # a facet has at most two cells, each owned by one rank: equal keys come in pairs
+        order = np.lexsort(keys.T[::-1])
+        same = np.all(keys[order][1:] == keys[order][:-1], axis=1)
+        a, b = order[:-1][same], order[1:][same]
+        folded = sides[a] * sides[b] > 0
+        n_between = int(np.sum(folded))
+        examples = [e for g in gathered for e in g[4]]
+        examples += [(int(min(owners[i], owners[j])), int(max(owners[i], owners[j])),
+                      tuple(float(v) for v in centres[i])) for i, j in zip(a[folded], b[folded], strict=True)]
+        examples = sorted(examples)[:_EXAMPLES]
+    return msh.comm.allreduce(n_local) + msh.comm.bcast(n_between, root=0), examples
+
+
+# --------------------------------------------------------------------------- Dirichlet problems
+
+
+def check_interior_nodes(meshdata: MeshData, facets: npt.ArrayLike,
+                         tags: int | Sequence[int] | None = None) -> int:
+    """Raise unless some node of a P1 space lies off the Dirichlet facets; return how many do.
+
+    When every node is on the Dirichlet boundary the discrete problem has no unknown: PETSc's
+    solvers then fail obscurely (KSP reason -11, a zero pivot) and a residual taken away from
+    the boundary has no point to be taken at. Collective. Nodes on a facet of another rank
+    count as on the boundary (``locate_dofs_topological`` shares them).
+
+    Args:
+        meshdata: The mesh.
+        facets: This rank's Dirichlet facets (local indices, e.g. from
+            :func:`fem.locate_boundary_facets`).
+        tags: The facet tags ``facets`` were located from, for the message; ``None``: the
+            whole boundary.
+
+    Returns:
+        The global number of P1 nodes off the Dirichlet facets (the unknowns), >= 1.
+
+    Raises:
+        MeshError: No node is off the Dirichlet facets; raised on every rank and marked
+            :func:`fem.parallel.collective`.
+    """
+    msh = meshdata.mesh
+    comm = meshdata.comm
+    V = dolfinx.fem.functionspace(msh, ("Lagrange", 1))
+    dofs = dolfinx.fem.locate_dofs_topological(V, meshdata.tdim - 1, np.asarray(facets, dtype=np.int32))
+    n_owned = V.dofmap.index_map.size_local
+    n_free = int(comm.allreduce(n_owned - int(np.sum(dofs < n_owned))))
+    if n_free == 0:  # the same verdict on every rank
+        n_nodes = comm.allreduce(n_owned)
+        named = [int(t) for t in np.atleast_1d(tags)] if tags is not None else []
+        where = f"facet tags {named}" if tags is not None else "the whole boundary"
+        raise collective(MeshError(
+            f"no interior node: every one of the mesh's {n_nodes} vertices lies on the Dirichlet boundary "
+            f"({where}), so the Dirichlet problem has no unknown; refine the mesh or impose the Dirichlet "
+            f"condition on fewer facets"))
+    return n_free

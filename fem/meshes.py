@@ -6,12 +6,18 @@ Dirichlet-by-tag code works on built-in and loaded meshes. The built-ins tag all
 
 Files are read on rank 0 and distributed. Errors found on rank 0 are broadcast and raised
 as :class:`MeshError` on every rank, so that no rank is left waiting in a collective.
+
+:func:`load_mesh` validates what it reads: on rank 0, before DOLFINx sees them, the raw arrays
+(an out-of-range vertex index sends DOLFINx's distribution to an invalid MPI rank, a NaN coordinate
+ends deep inside a solver); after distribution, the cells' quality and orientation
+(:func:`fem.boundary.check_cell_quality`).
 """
 
 from __future__ import annotations
 
+import re
 import xml.etree.ElementTree as ElementTree
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, cast
@@ -29,6 +35,8 @@ import dolfinx.io
 import dolfinx.io.gmsh
 from dolfinx import mesh as dmesh
 
+from fem.parallel import collective
+
 DOMAIN_TAG = 1
 BOUNDARY_TAG = 1
 
@@ -41,6 +49,7 @@ _MESHIO_CELLS = {
     "hexahedron": ("hexahedron", 3),
 }
 _MESHIO_FACETS = {"vertex": 0, "line": 1, "triangle": 2, "quad": 2}
+_EXAMPLES = 3  # offending points or cells named in a validation message
 
 
 class MeshError(ValueError):
@@ -157,8 +166,8 @@ def locate_boundary_facets(meshdata: MeshData, tags: int | Sequence[int] | None 
     available = sorted({int(v) for part in msh.comm.allgather(local) for v in part})
     missing = [t for t in wanted if t not in available]
     if missing:
-        raise MeshError(f"facet tag(s) {missing} not found in the mesh; available facet tags: "
-                        f"{available} (physical groups: {meshdata.physical_groups})")
+        raise collective(MeshError(f"facet tag(s) {missing} not found in the mesh; available facet tags: "
+                                   f"{available} (physical groups: {meshdata.physical_groups})"))
     # Every wanted tag exists somewhere, so ft is None here only when no tag was asked for.
     found = [ft.find(t) for t in wanted] if ft is not None else []
     return np.unique(np.concatenate(found)).astype(np.int32)
@@ -168,14 +177,20 @@ def locate_boundary_facets(meshdata: MeshData, tags: int | Sequence[int] | None 
 
 
 def _raise_from_root(comm: MPI.Comm, error: str | None, root: int = 0) -> None:
-    """Broadcast rank ``root``'s error message and raise it on every rank."""
+    """Broadcast rank ``root``'s error message and raise it on every rank (marked collective)."""
     error = comm.bcast(error, root=root)
     if error:
-        raise MeshError(error)
+        raise collective(MeshError(error))
 
 
-def load_mesh(path: str | Path, comm: MPI.Comm = MPI.COMM_WORLD, gdim: int | None = None) -> MeshData:
-    """Read a mesh file and distribute it over ``comm``.
+def load_mesh(
+    path: str | Path,
+    comm: MPI.Comm = MPI.COMM_WORLD,
+    gdim: int | None = None,
+    validate: bool = True,
+    min_quality: float = 1e-3,
+) -> MeshData:
+    """Read a mesh file, validate it and distribute it over ``comm``.
 
     ``.msh`` files go through ``dolfinx.io.gmsh`` (physical groups become cell and facet tags;
     a file without physical groups falls back to meshio). XDMF files written by DOLFINx (a grid
@@ -184,6 +199,15 @@ def load_mesh(path: str | Path, comm: MPI.Comm = MPI.COMM_WORLD, gdim: int | Non
     becomes the mesh, integer cell data (``gmsh:physical`` first) becomes cell tags, and
     the same data on blocks one dimension lower becomes facet tags.
 
+    With ``validate``, rank 0 checks the raw arrays before DOLFINx distributes them: no
+    vertex index out of range (meshio route; gmsh rejects such files itself), no NaN or
+    infinite coordinate (all routes; for DOLFINx XDMF the mesh grid's arrays are read once
+    more on rank 0). The distributed mesh must then pass
+    :func:`fem.boundary.check_cell_quality`: no cell of quality below ``min_quality``
+    (zero-area or sliver cells, non-convex quadrilaterals and hexahedra) and no folded,
+    i.e. inverted, cell. Messages name the file and the first offending cells, numbered as in
+    the file: the index among its cells of highest dimension, or the gmsh element tag.
+
     Collective. Only linear cells are supported on the meshio route.
 
     Args:
@@ -191,30 +215,105 @@ def load_mesh(path: str | Path, comm: MPI.Comm = MPI.COMM_WORLD, gdim: int | Non
         comm: Communicator to distribute over.
         gdim: Geometric dimension; default: the topological dimension of the cells. A value
             different from the cells' dimension is an error (domains, not manifolds).
+        validate: Run the checks above; ``False`` reads the mesh as it is (e.g. to inspect a
+            bad mesh with :func:`fem.boundary.cell_quality`).
+        min_quality: The quality threshold of :func:`fem.boundary.check_cell_quality`, in
+            ``[0, 1)`` (1: the ideal cell).
 
     Returns:
         MeshData.
 
     Raises:
         MeshError: Missing, unreadable or corrupt file, no cells, unsupported or mixed cell
-            types, cells whose dimension differs from ``gdim``; raised on every rank.
+            types, cells whose dimension differs from ``gdim``; with ``validate``, also
+            vertex indices out of range, non-finite coordinates, cells of quality below
+            ``min_quality`` and folded (inverted) cells. Raised on every rank and marked
+            :func:`fem.parallel.collective`.
+        ValueError: ``min_quality`` is not in ``[0, 1)``.
     """
+    if not 0.0 <= min_quality < 1.0:  # every rank gets the same argument: no need to broadcast
+        raise collective(ValueError(f"min_quality must be in [0, 1) (1: the ideal cell), got {min_quality}"))
     path = Path(path)
     error = None
     if comm.rank == 0 and not path.is_file():
         error = f"mesh file {str(path)!r} does not exist" if not path.exists() else \
             f"mesh path {str(path)!r} is not a file"
     _raise_from_root(comm, error)
+    quality = min_quality if validate else None
     suffix = path.suffix.lower()
     if suffix == ".msh":
-        md = _load_gmsh(path, comm, gdim)
+        md = _load_gmsh(path, comm, gdim, quality)
         if md is not None:
             return md
     if suffix == ".xdmf":
-        md = _load_dolfinx_xdmf(path, comm, gdim)
+        md = _load_dolfinx_xdmf(path, comm, gdim, quality)
         if md is not None:
             return md
-    return _load_meshio(path, comm, gdim)
+    return _load_meshio(path, comm, gdim, quality)
+
+
+# --------------------------------------------------------------------------- validation
+
+
+def _fmt_point(p: npt.ArrayLike) -> str:
+    """A point as ``(0.5, 0.0)``, to six significant digits."""
+    return str(tuple(float(f"{v:.6g}") for v in np.asarray(p, dtype=np.float64).ravel()))
+
+
+def _listed(items: Sequence[str], total: int) -> str:
+    return ", ".join(items) + (", ..." if total > len(items) else "")
+
+
+def _out_of_range_cells(source: str, what: str, cells: np.ndarray, x: np.ndarray) -> str | None:
+    """Rank 0's check that ``cells`` (n, nv) index the ``len(x)`` points of the file."""
+    bad = np.flatnonzero(np.any((cells < 0) | (cells >= len(x)), axis=1))
+    if len(bad) == 0:
+        return None
+    items = []
+    for i in bad[:_EXAMPLES]:
+        known = cells[i][(cells[i] >= 0) & (cells[i] < len(x))]
+        near = f", near {_fmt_point(x[known].mean(axis=0))}" if len(known) else ""
+        items.append(f"{what} {i} (vertices {cells[i].tolist()}{near})")
+    return (f"{source}: {len(bad)} of {len(cells)} {what}s refer to vertices that do not exist (out-of-range "
+            f"connectivity: vertex index < 0 or >= {len(x)}, the number of points): "
+            f"{_listed(items, len(bad))}")
+
+
+def _non_finite_points(source: str, x: np.ndarray, cells: np.ndarray,
+                       point_label: Callable[[int], str], cell_label: Callable[[int], str]) -> str | None:
+    """Rank 0's check that the points are finite; ``cells`` (n, nv) index ``x`` and are in range."""
+    finite = np.all(np.isfinite(x), axis=1)
+    if finite.all():
+        return None
+    points = np.flatnonzero(~finite)
+    users = np.flatnonzero(np.any(~finite[cells], axis=1)) if len(cells) else np.zeros(0, dtype=np.int64)
+    items = [f"{point_label(int(i))} = {_fmt_point(x[i])}" for i in points[:_EXAMPLES]]
+    used = _listed([cell_label(int(c)) for c in users[:_EXAMPLES]], len(users)) if len(users) else "none"
+    return (f"{source}: {len(points)} of {len(x)} points have non-finite coordinates (NaN or inf): "
+            f"{_listed(items, len(points))}; cells using them ({len(users)} of {len(cells)}): {used}")
+
+
+def _check_raw_arrays(path: Path, cells: np.ndarray, facets: Sequence[np.ndarray],
+                      x: np.ndarray) -> str | None:
+    """Rank 0's check of a file's cells, tagged facets (each ``(n, nv)``, indexing ``x``) and points."""
+    source = f"mesh file {str(path)!r}"
+    for what, blocks in (("cell", [cells]), ("tagged facet", facets)):
+        for block in blocks:
+            error = _out_of_range_cells(source, what, block, x)
+            if error:
+                return error
+    return _non_finite_points(source, x, cells, lambda i: f"point {i}", lambda c: f"cell {c}")
+
+
+def _validate_cells(md: MeshData, path: Path, min_quality: float,
+                    cell_label: Callable[[int], str] | None = None) -> None:
+    """The collective quality and orientation check of a loaded mesh (``cell_label`` used on rank 0)."""
+    from fem.boundary import _check_cell_quality  # fem.boundary imports this module
+
+    _check_cell_quality(md, min_quality, source=f"mesh file {str(path)!r}", cell_label=cell_label)
+
+
+# --------------------------------------------------------------------------- readers
 
 
 def _check_dims(path: Path, tdim: int, gdim: int | None, cell_names: str) -> str | None:
@@ -224,11 +323,15 @@ def _check_dims(path: Path, tdim: int, gdim: int | None, cell_names: str) -> str
     return None
 
 
-def _load_gmsh(path: Path, comm: MPI.Comm, gdim: int | None) -> MeshData | None:
-    """Read with gmsh on rank 0; ``None`` when the file has no physical groups (meshio handles it)."""
+def _load_gmsh(path: Path, comm: MPI.Comm, gdim: int | None, min_quality: float | None) -> MeshData | None:
+    """Read with gmsh on rank 0; ``None`` when the file has no physical groups (meshio handles it).
+
+    ``min_quality``: validate with this threshold; ``None``: do not validate.
+    """
     import gmsh
 
     error, tdim, has_groups = None, 0, False
+    element_tags = np.zeros(0, dtype=np.int64)
     if comm.rank == 0:
         gmsh.initialize(interruptible=False)
         gmsh.option.setNumber("General.Terminal", 0)
@@ -247,8 +350,17 @@ def _load_gmsh(path: Path, comm: MPI.Comm, gdim: int | None) -> MeshData | None:
                 if len(top) > 1:
                     error = f"mesh file {str(path)!r}: mixed cell types {top} are not supported"
                 error = error or _check_dims(path, tdim, gdim, ", ".join(top))
+            if not error and has_groups:
+                _renumber_gmsh_nodes()
+                if min_quality is not None:
+                    error, element_tags = _check_gmsh_nodes(path, tdim)
         except Exception as exc:  # gmsh raises a bare Exception on unreadable files
-            error = f"mesh file {str(path)!r} could not be read by gmsh (corrupt or not a .msh file?): {exc}"
+            if re.search(r"(wrong|unknown) node", str(exc), re.IGNORECASE):
+                error = (f"mesh file {str(path)!r}: an element refers to a node that does not exist "
+                         f"(out-of-range connectivity; gmsh: {exc})")
+            else:
+                error = (f"mesh file {str(path)!r} could not be read by gmsh (corrupt or not a .msh "
+                         f"file?): {exc}")
         if error or not has_groups:
             gmsh.finalize()
     _raise_from_root(comm, error)
@@ -261,13 +373,54 @@ def _load_gmsh(path: Path, comm: MPI.Comm, gdim: int | None) -> MeshData | None:
         if comm.rank == 0:
             gmsh.finalize()
     groups = {str(name): (int(g[0]), int(g[1])) for name, g in md.physical_groups.items()}
-    return MeshData(md.mesh, md.cell_tags, md.facet_tags, groups)
+    meshdata = MeshData(md.mesh, md.cell_tags, md.facet_tags, groups)
+    if min_quality is not None:
+        _validate_cells(meshdata, path, min_quality, lambda i: f"element {element_tags[i]}")
+    return meshdata
 
 
-def _load_dolfinx_xdmf(path: Path, comm: MPI.Comm, gdim: int | None) -> MeshData | None:
+def _renumber_gmsh_nodes() -> None:
+    """Number the gmsh model's nodes 1..N when they are not (rank 0, gmsh initialised).
+
+    ``dolfinx.io.gmsh`` takes a node's tag minus one as its index and asserts that the tags
+    are contiguous: a file with gaps in its node numbering would fail on rank 0 alone.
+    """
+    import gmsh
+
+    tags = np.asarray(gmsh.model.mesh.getNodes()[0], dtype=np.int64)
+    if not np.array_equal(np.sort(tags), np.arange(1, len(tags) + 1)):
+        gmsh.model.mesh.renumberNodes()
+
+
+def _check_gmsh_nodes(path: Path, tdim: int) -> tuple[str | None, np.ndarray]:
+    """Rank 0's check of the gmsh model's node coordinates (gmsh itself rejects unknown node tags).
+
+    Returns:
+        The error message or ``None``, and the gmsh tags of the cells in the order in which
+        ``dolfinx.io.gmsh`` hands them to DOLFINx (its input numbering of the cells).
+    """
+    import gmsh
+
+    node_tags, coords, _ = gmsh.model.mesh.getNodes()
+    x = np.asarray(coords, dtype=np.float64).reshape(-1, 3)[np.argsort(node_tags)]
+    _, elements, nodes = gmsh.model.mesh.getElements(dim=tdim)
+    cell_tags = np.concatenate([np.asarray(e, dtype=np.int64) for e in elements])
+    cells = np.concatenate([np.asarray(n, dtype=np.int64).reshape(len(e), -1) - 1
+                            for e, n in zip(elements, nodes, strict=True)])
+    error = _non_finite_points(f"mesh file {str(path)!r}", x, cells, lambda i: f"node {i + 1}",
+                               lambda c: f"element {cell_tags[c]}")
+    topologies, _ = dolfinx.io.gmsh.extract_topology_and_markers(gmsh.model)
+    order = [np.asarray(t["entity_tags"], dtype=np.int64) for t_type, t in topologies.items()
+             if gmsh.model.mesh.getElementProperties(t_type)[1] == tdim]
+    return error, (order[0] if order else np.zeros(0, dtype=np.int64))
+
+
+def _load_dolfinx_xdmf(path: Path, comm: MPI.Comm, gdim: int | None,
+                       min_quality: float | None) -> MeshData | None:
     """Read an XDMF file written by DOLFINx; ``None`` when it has no grid without data (meshio's layout).
 
     DOLFINx writes the mesh as a grid without ``Attribute`` and each MeshTags as a grid with one.
+    ``min_quality``: validate with this threshold; ``None``: do not validate.
     """
     error, names, mesh_names = None, [], []
     if comm.rank == 0:
@@ -275,15 +428,17 @@ def _load_dolfinx_xdmf(path: Path, comm: MPI.Comm, gdim: int | None) -> MeshData
             root = ElementTree.parse(path).getroot()
             grids = list(root.iter("Grid"))
             names = [g.get("Name", "") for g in grids]
-            mesh_names = [g.get("Name", "") for g in grids if g.find("Attribute") is None
-                          and g.find("Topology") is not None]
+            mesh_grids = [g for g in grids if g.find("Attribute") is None and g.find("Topology") is not None]
+            mesh_names = [g.get("Name", "") for g in mesh_grids]
+            if mesh_grids and min_quality is not None:
+                error = _check_xdmf_grid(path, mesh_grids[mesh_names.index(_mesh_grid_name(mesh_names))])
         except (ElementTree.ParseError, OSError) as exc:
             error = f"mesh file {str(path)!r} is not readable XDMF (corrupt?): {exc}"
     _raise_from_root(comm, error)
     names, mesh_names = comm.bcast((names, mesh_names), root=0)
     if not mesh_names:
         return None
-    mesh_name = "mesh" if "mesh" in mesh_names else mesh_names[0]
+    mesh_name = _mesh_grid_name(mesh_names)
     with dolfinx.io.XDMFFile(comm, str(path), "r") as xdmf:
         msh = xdmf.read_mesh(name=mesh_name)
         tdim = msh.topology.dim
@@ -299,10 +454,52 @@ def _load_dolfinx_xdmf(path: Path, comm: MPI.Comm, gdim: int | None) -> MeshData
                 facet_tags = tags
     _raise_from_root(comm, _check_dims(path, tdim, gdim, str(msh.topology.cell_type.name))
                      if comm.rank == 0 else None)
-    if msh.geometry.dim != tdim:
-        raise MeshError(f"mesh file {str(path)!r}: geometry has {msh.geometry.dim} coordinates for "
-                        f"{tdim}-dimensional cells; write the mesh with gdim={tdim}")
-    return MeshData(msh, cell_tags, facet_tags, {})
+    if msh.geometry.dim != tdim:  # the same on every rank
+        raise collective(MeshError(f"mesh file {str(path)!r}: geometry has {msh.geometry.dim} coordinates "
+                                   f"for {tdim}-dimensional cells; write the mesh with gdim={tdim}"))
+    meshdata = MeshData(msh, cell_tags, facet_tags, {})
+    if min_quality is not None:
+        _validate_cells(meshdata, path, min_quality)
+    return meshdata
+
+
+def _mesh_grid_name(mesh_names: Sequence[str]) -> str:
+    return "mesh" if "mesh" in mesh_names else mesh_names[0]
+
+
+def _xdmf_array(path: Path, item: ElementTree.Element | None, dtype: type) -> np.ndarray | None:
+    """The array of an XDMF ``DataItem`` in XML or HDF5 format (``None`` for any other layout)."""
+    if item is None or not item.get("Dimensions"):
+        return None
+    shape = [int(n) for n in str(item.get("Dimensions")).split()]
+    text = (item.text or "").strip()
+    fmt = item.get("Format", "XML")
+    if fmt == "XML":
+        return np.array(text.split(), dtype=dtype).reshape(shape)
+    if fmt == "HDF" and ":" in text:
+        import h5py
+
+        file, dataset = text.split(":", 1)
+        with h5py.File(path.parent / file, "r") as h5:
+            return np.asarray(h5[dataset][...], dtype=dtype).reshape(shape)
+    return None
+
+
+def _check_xdmf_grid(path: Path, grid: ElementTree.Element) -> str | None:
+    """Rank 0's check of an XDMF mesh grid's raw arrays before ``XDMFFile.read_mesh`` distributes them.
+
+    An out-of-range index there ends in an MPI abort (an invalid destination rank), so the
+    arrays are read here once more; a layout this reader does not know is left to the
+    collective checks after reading.
+    """
+    try:
+        cells = _xdmf_array(path, grid.find("Topology/DataItem"), np.int64)
+        x = _xdmf_array(path, grid.find("Geometry/DataItem"), np.float64)
+    except (OSError, KeyError, ValueError):
+        return None
+    if cells is None or x is None:
+        return None
+    return _check_raw_arrays(path, cells.reshape(len(cells), -1), [], x.reshape(len(x), -1))
 
 
 def _integer_cell_data(mesh: Any, block: int) -> np.ndarray | None:
@@ -315,7 +512,7 @@ def _integer_cell_data(mesh: Any, block: int) -> np.ndarray | None:
     return None
 
 
-def _read_meshio_on_root(path: Path, gdim: int | None) -> tuple[str | None, dict[str, Any]]:
+def _read_meshio_on_root(path: Path, gdim: int | None, validate: bool) -> tuple[str | None, dict[str, Any]]:
     import meshio
 
     try:
@@ -348,6 +545,9 @@ def _read_meshio_on_root(path: Path, gdim: int | None) -> tuple[str | None, dict
               if _MESHIO_FACETS.get(b.type) == tdim - 1]
     facets = [(f, v) for f, v in facets if v is not None and len(f)]
     x = np.asarray(m.points, dtype=np.float64)
+    error = _check_raw_arrays(path, cells, [f for f, _ in facets], x) if validate else None
+    if error:
+        return error, {}
     if x.shape[1] > tdim and np.any(np.abs(x[:, tdim:]) > 0):
         return (f"mesh file {str(path)!r}: {tdim}-dimensional cells have non-zero coordinates beyond "
                 f"axis {tdim} (a manifold, not a domain)"), {}
@@ -356,10 +556,11 @@ def _read_meshio_on_root(path: Path, gdim: int | None) -> tuple[str | None, dict
                   "cell_tags": cell_tags, "facets": facets, "groups": groups}
 
 
-def _load_meshio(path: Path, comm: MPI.Comm, gdim: int | None) -> MeshData:
+def _load_meshio(path: Path, comm: MPI.Comm, gdim: int | None, min_quality: float | None) -> MeshData:
+    """Read with meshio on rank 0 and distribute; validate with ``min_quality`` unless it is ``None``."""
     from basix.ufl import element
 
-    error, data = (None, {}) if comm.rank != 0 else _read_meshio_on_root(path, gdim)
+    error, data = (None, {}) if comm.rank != 0 else _read_meshio_on_root(path, gdim, min_quality is not None)
     _raise_from_root(comm, error)
     tdim, cell_type, has_cell_tags, has_facets = comm.bcast(
         (data.get("tdim"), data.get("cell_type"), data.get("cell_tags") is not None,
@@ -398,4 +599,7 @@ def _load_meshio(path: Path, comm: MPI.Comm, gdim: int | None) -> MeshData:
             ent, val = np.zeros((0, nfv), dtype=np.int64), np.zeros(0, dtype=np.int32)
         facet_tags = tags_of(tdim - 1, ent, val)
     groups = comm.bcast(data.get("groups", {}), root=0)
-    return MeshData(msh, cell_tags, facet_tags, groups)
+    meshdata = MeshData(msh, cell_tags, facet_tags, groups)
+    if min_quality is not None:
+        _validate_cells(meshdata, path, min_quality)
+    return meshdata
