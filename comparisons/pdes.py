@@ -9,10 +9,11 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 from torch import Tensor
 
-from hybrid import AbstractFunctionPDE, AbstractJetPDE, Jet
+from hybrid import AbstractFunctionPDE, AbstractJetPDE, AbstractPDE, Jet
 from hybrid.geometry import DistanceFunction
 
 
@@ -170,3 +171,43 @@ class BurgersInitialCondition(AbstractFunctionPDE):
         """r = u_t + a·u·u_x."""
         u_t, u_x = _time_and_space_derivatives(x, u)
         return u_t + self.a * u * u_x
+
+
+@dataclass(frozen=True, kw_only=True)
+class SingularForcing(AbstractPDE):
+    """u'' − μu + λδ(x − z) = 0 on (0, 1), u(0) = u(1) = 0, λ = 100·lmbd; inputs (x, φ = |x − z|).
+
+    The cusp-capturing network (paper B.4) takes φ as a second input, so u can have the kink at z;
+    every point set passes φ = |x − z| as its second column. u'' is the total derivative along
+    x: u_xx + 2s·u_xφ + s²·u_φφ with s = sign(x − z) (0 at z, as autograd differentiates |·|).
+    The jump u'(z⁺) − u'(z⁻) = 2·∂u/∂φ = −λ is the interface condition J = ∂u/∂φ + λ/2 = 0 at
+    (z, 0). Output transform u = scale·N²·x(1−x): non-negative (an intensity), zero at both ends.
+    """
+
+    z: float = 0.5
+    scale: float = 50.0
+    param_names: tuple[str, ...] = ("lmbd", "mu")
+    input_dim: int = 2
+
+    def output_transform(self, x: Tensor, N: Tensor, theta: Tensor) -> Tensor:
+        """u = scale·N²·x(1−x)."""
+        s = x[:, 0]
+        return self.scale * N.square() * s * (1 - s)
+
+    def residual(self, x: Tensor, u: Tensor, theta: Tensor) -> Tensor:
+        """r = u'' − μu, u'' along x through both inputs."""
+        (g,) = torch.autograd.grad(u.sum(), x, create_graph=True)
+        (gx,) = torch.autograd.grad(g[:, 0].sum(), x, create_graph=True)
+        (gp,) = torch.autograd.grad(g[:, 1].sum(), x, create_graph=True)
+        s = torch.sign(x[:, 0] - self.z).detach()
+        d2u = gx[:, 0] + 2 * s * gx[:, 1] + s.square() * gp[:, 1]
+        return d2u - theta[:, 1] * u
+
+    def interface_points(self) -> np.ndarray:
+        """The source point (z, φ = 0)."""
+        return np.array([[self.z, 0.0]])
+
+    def interface_residual(self, x: Tensor, u: Tensor, theta: Tensor) -> Tensor:
+        """J = ∂u/∂φ + 100·lmbd/2 (half the jump of u' is −λ/2 on either side)."""
+        (g,) = torch.autograd.grad(u.sum(), x, create_graph=True)
+        return g[:, 1] + 50.0 * theta[:, 0]

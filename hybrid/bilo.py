@@ -17,6 +17,7 @@ from torch import Tensor
 
 from .config import BiLOConfig, CheckpointConfig
 from .distributed import DataParallel
+from .likelihood import PointProcessLikelihood
 from .local_operator import HybridModel
 from .objectives import fit_term, function_term, regularizer_term, residual_terms
 from .problem import AbstractPDE
@@ -72,7 +73,7 @@ class BiLO:
             dtype: str | torch.dtype | None = None, seed: int = 0, progress: bool = True,
             callback: Callback | None = None, checkpoint: CheckpointConfig | None = None,
             out_dir: Path | str | None = None, comm: Any | None = None,
-            pretrained: FitResult | None = None,
+            pretrained: FitResult | None = None, likelihood: PointProcessLikelihood | None = None,
             exact_data_gradient: ExactGradient | FunctionGradient | None = None) -> FitResult:
         """Pre-train at θ0, then fine-tune W and θ (or V) simultaneously.
 
@@ -112,6 +113,9 @@ class BiLO:
             pretrained: A finished fit of the same method, config and problem: start fine-tuning
                 from its weights (θ reset to ``theta_init``) and skip pre-training, so one
                 pre-training can serve several fine-tuning runs (noise levels, seeds of the data).
+            likelihood: The data are the particles ``x_dat`` of a Poisson point process of
+                intensity u (``u_dat`` is ignored): the upper level minimises its NLL / K
+                instead of the MSE.
             exact_data_gradient: ``g(theta) -> dL_dat/dθ`` (scalar unknowns), called every
                 ``finetune.fidelity_every`` steps on every rank. It must differentiate the same
                 functional L_dat(θ) = mean_j (u(x_j; θ) − u_dat,j)² (a plain mean, no ½) with u the
@@ -129,7 +133,7 @@ class BiLO:
                   derivatives=cfg.derivatives, device=device,
                   dtype=dtype, seed=seed, progress=progress, callback=callback, checkpoint=checkpoint,
                   out_dir=out_dir, comm=comm, pretrained=pretrained, x_bc=x_bc, u_bc=u_bc,
-                  x_reg=x_reg, config=cfg)
+                  x_reg=x_reg, config=cfg, likelihood=likelihood)
         if exact_data_gradient is not None and run.model.is_function != isinstance(exact_data_gradient,
                                                                                    FunctionGradient):
             raise ValueError("exact_data_gradient must be a FunctionGradient for a function unknown and a "
@@ -145,9 +149,12 @@ class BiLO:
         V = model.unknowns() if model.is_function else []
         opt_V = adam([{"params": V, "lr": pc.lr}], amsgrad=pc.amsgrad)
 
+        cfg = self.config
+
         def step(k: int) -> dict[str, float]:
             losses = residual_terms(model, d.x_res, run.n_res, with_rgrad=True)
             lower = losses["res"] + pc.w_rgrad * losses["rgrad"]
+            lower = lower + _interface(run, losses, cfg.w_jump, cfg.w_djump)
             if d.x_ref is not None and d.u_ref is not None:
                 losses["ref"] = fit_term(model, d.x_ref, d.u_ref, run.n_ref)
                 lower = lower + pc.w_ref * losses["ref"]
@@ -169,14 +176,17 @@ class BiLO:
         opt_W = adam([{"params": model.weights(), "lr": fc.lr_W}], amsgrad=fc.amsgrad)
         opt_T = adam([{"params": model.unknowns(), "lr": fc.lr_theta}], amsgrad=fc.amsgrad)
 
+        cfg = self.config
+
         def step(k: int) -> dict[str, float]:
             losses = residual_terms(model, d.x_res, run.n_res, with_rgrad=True)
             lower = losses["res"] + fc.w_rgrad * losses["rgrad"]
+            lower = lower + _interface(run, losses, cfg.w_jump, cfg.w_djump)
             if d.x_bc is not None and d.u_bc is not None:
                 # u at the current unknowns, but only W is given this loss's gradient (run.update).
                 losses["bc"] = fit_term(model, d.x_bc, d.u_bc, run.n_bc)
                 lower = lower + w_bc * losses["bc"]
-            losses["data"] = fit_term(model, d.x_dat, d.u_dat, run.n_dat)
+            losses["data"] = run.data_term()
             upper: Tensor = losses["data"]
             reg = regularizer_term(model, *run.regularizer_points(), fc.regularizer)
             if reg is not None:
@@ -236,3 +246,12 @@ def function_fidelity(model: HybridModel, dp: DataParallel, exact: FunctionGradi
         return torch.cat([g.reshape(-1) for g in gs]).detach().cpu().double().numpy()
 
     return flat(g_exact), flat(g_data)
+
+
+def _interface(run: Run, losses: dict[str, Tensor], w_jump: float, w_djump: float) -> Tensor | float:
+    """Add the interface losses (jump, jump-gradient) to ``losses``; their weighted sum for W."""
+    terms = run.interface_losses(with_jgrad=True)
+    losses.update(terms)
+    if not terms:
+        return 0.0
+    return w_jump * terms["jump"] + w_djump * terms["djump"]

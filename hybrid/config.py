@@ -179,6 +179,9 @@ class BiLOConfig:
         derivatives: Input-derivative evaluation (see ``Derivatives``).
         w_bc: Weight of the boundary loss L_bc = mean_j (u(x_bc,j) − u_bc,j)² in the lower-level
             loss (W only) of both phases; used only when ``fit`` is given ``x_bc`` and ``u_bc``.
+        w_jump, w_djump: Weights of the interface loss mean J² and of its θ-gradient loss
+            mean Σ_p (∂J/∂θ_p)² in the lower level of both phases; used only when the problem
+            has ``interface_points`` (the spec's jump + 0.1·djump).
     """
 
     network: NetworkConfig = field(default_factory=NetworkConfig)
@@ -188,10 +191,14 @@ class BiLOConfig:
     log_every: int = 10
     derivatives: Derivatives = "auto"
     w_bc: float = 1.0
+    w_jump: float = 1.0
+    w_djump: float = 0.1
 
     def __post_init__(self) -> None:
-        if not (math.isfinite(self.w_bc) and self.w_bc >= 0):
-            raise ValueError(f"w_bc must be finite and >= 0, got {self.w_bc}")
+        for name in ("w_bc", "w_jump", "w_djump"):
+            value = getattr(self, name)
+            if not (math.isfinite(value) and value >= 0):
+                raise ValueError(f"{name} must be finite and >= 0, got {value}")
 
     @classmethod
     def smoke(cls) -> BiLOConfig:
@@ -213,6 +220,8 @@ class PINNConfig:
         derivatives: Input-derivative evaluation (see ``Derivatives``).
         w_bc: Weight of the boundary loss L_bc = mean_j (u(x_bc,j) − u_bc,j)² in the loss of both
             phases; used only when ``fit`` is given ``x_bc`` and ``u_bc``.
+        w_jump: Weight of the interface loss mean J² in both phases (problems with
+            ``interface_points`` only).
     """
 
     network: NetworkConfig = field(default_factory=NetworkConfig)
@@ -222,10 +231,13 @@ class PINNConfig:
     log_every: int = 10
     derivatives: Derivatives = "auto"
     w_bc: float = 1.0
+    w_jump: float = 1.0
 
     def __post_init__(self) -> None:
-        if not (math.isfinite(self.w_bc) and self.w_bc >= 0):
-            raise ValueError(f"w_bc must be finite and >= 0, got {self.w_bc}")
+        for name in ("w_bc", "w_jump"):
+            value = getattr(self, name)
+            if not (math.isfinite(value) and value >= 0):
+                raise ValueError(f"{name} must be finite and >= 0, got {value}")
 
     @classmethod
     def smoke(cls) -> PINNConfig:

@@ -107,6 +107,16 @@ class HybridModel(nn.Module):
                              f"got {tuple(r.shape)}")
         return r, (residual_gradient(r, theta) if with_gradient else None)
 
+    def interface(self, x: Tensor, *, with_gradient: bool) -> tuple[Tensor, Tensor | None]:
+        """Interface residual J (k,) at points x, and dJ/dθ (k, p) if ``with_gradient``."""
+        x = x.detach().requires_grad_(True)
+        theta = self.expand(x)
+        J = self.pde.interface_residual(x, self.u(x, theta), theta)
+        if J.shape != (x.shape[0],):
+            raise ValueError(f"{type(self.pde).__name__}.interface_residual must return shape "
+                             f"({x.shape[0]},), got {tuple(J.shape)}")
+        return J, (residual_gradient(J, theta) if with_gradient else None)
+
     def _residual_jet(self, x: Tensor) -> tuple[Tensor, Tensor]:
         pde = self.pde
         assert isinstance(pde, AbstractJetPDE)

@@ -18,6 +18,15 @@ def residual_terms(model: HybridModel, x: Tensor, count: int, *, with_rgrad: boo
     return out
 
 
+def interface_terms(model: HybridModel, x: Tensor, count: int, *, with_jgrad: bool) -> dict[str, Tensor]:
+    """``{"jump": mean J²}`` and, if asked, ``{"djump": mean Σ_p (∂J/∂θ_p)²}`` at the interface points."""
+    J, g = model.interface(x, with_gradient=with_jgrad)
+    out = {"jump": J.square().sum() / count}
+    if g is not None:
+        out["djump"] = g.square().sum() / count
+    return out
+
+
 def fit_term(model: HybridModel, x: Tensor, u_obs: Tensor, count: int) -> Tensor:
     """MSE of u(x) (at the current unknowns) to ``u_obs``: the data loss, or the reference loss."""
     return data_loss(model.u(x, model.expand(x)), u_obs, count=count)

@@ -10,6 +10,7 @@ import numpy as np
 import torch
 
 from .config import CheckpointConfig, PINNConfig
+from .likelihood import PointProcessLikelihood
 from .objectives import fit_term, function_term, regularizer_term, residual_terms
 from .problem import AbstractPDE
 from .training import Callback, FitResult, Run, adam
@@ -30,7 +31,7 @@ class PINN:
             dtype: str | torch.dtype | None = None, seed: int = 0, progress: bool = True,
             callback: Callback | None = None, checkpoint: CheckpointConfig | None = None,
             out_dir: Path | str | None = None, comm: Any | None = None,
-            pretrained: FitResult | None = None,
+            pretrained: FitResult | None = None, likelihood: PointProcessLikelihood | None = None,
             exact_data_gradient: Callable[[np.ndarray], np.ndarray] | None = None) -> FitResult:
         """Pre-train at θ0 (θ frozen), then minimise L_res + w_dat·L_dat (+ w_reg·reg) over W and θ.
 
@@ -38,7 +39,8 @@ class PINN:
         + w_func·MSE(f_V, f0) over W and V). Fine-tuning uses one Adam with two parameter groups
         (W: ``lr_W``, θ or V: ``lr_theta``). Given ``x_bc`` and ``u_bc``, both phases add the soft
         Dirichlet loss w_bc·L_bc, L_bc = mean_j (u(x_bc,j) − u_bc,j)² (logged as ``"bc"``), to
-        their single loss. The arguments are those of :meth:`hybrid.BiLO.fit`;
+        their single loss, and a problem with ``interface_points`` adds w_jump·mean J². With a
+        ``likelihood``, L_dat is its NLL / K. The arguments are those of :meth:`hybrid.BiLO.fit`;
         ``exact_data_gradient`` exists only for a uniform call signature and must be None (the
         PINN network does not depend on θ, so it has no upper-level data gradient to check).
 
@@ -53,7 +55,7 @@ class PINN:
                   derivatives=cfg.derivatives, device=device,
                   dtype=dtype, seed=seed, progress=progress, callback=callback, checkpoint=checkpoint,
                   out_dir=out_dir, comm=comm, pretrained=pretrained, x_bc=x_bc, u_bc=u_bc,
-                  x_reg=x_reg, config=cfg)
+                  x_reg=x_reg, config=cfg, likelihood=likelihood)
         self._pretrain(run)
         self._finetune(run)
         return run.finish()
@@ -64,9 +66,11 @@ class PINN:
         params = model.weights() + V
         opt = adam([{"params": params, "lr": pc.lr}], amsgrad=pc.amsgrad)
 
+        w_jump = self.config.w_jump
+
         def step(k: int) -> dict[str, float]:
             losses = residual_terms(model, d.x_res, run.n_res, with_rgrad=False)
-            loss = losses["res"]
+            loss = losses["res"] + _interface(run, losses, w_jump)
             if d.x_ref is not None and d.u_ref is not None:
                 losses["ref"] = fit_term(model, d.x_ref, d.u_ref, run.n_ref)
                 loss = loss + pc.w_ref * losses["ref"]
@@ -87,10 +91,12 @@ class PINN:
         W, T = model.weights(), model.unknowns()
         opt = adam([{"params": W, "lr": fc.lr_W}, {"params": T, "lr": fc.lr_theta}], amsgrad=fc.amsgrad)
 
+        w_jump = self.config.w_jump
+
         def step(k: int) -> dict[str, float]:
             losses = residual_terms(model, d.x_res, run.n_res, with_rgrad=False)
-            losses["data"] = fit_term(model, d.x_dat, d.u_dat, run.n_dat)
-            loss = losses["res"] + fc.w_dat * losses["data"]
+            losses["data"] = run.data_term()
+            loss = losses["res"] + _interface(run, losses, w_jump) + fc.w_dat * losses["data"]
             if d.x_bc is not None and d.u_bc is not None:
                 losses["bc"] = fit_term(model, d.x_bc, d.u_bc, run.n_bc)
                 loss = loss + w_bc * losses["bc"]
@@ -102,3 +108,10 @@ class PINN:
             return vals
 
         run.run_phase("finetune", fc.steps, self.config.pretrain.steps, [opt], step)
+
+
+def _interface(run: Run, losses: dict[str, torch.Tensor], w_jump: float) -> torch.Tensor | float:
+    """Add the interface loss (jump) to ``losses``; its weighted value."""
+    terms = run.interface_losses(with_jgrad=False)
+    losses.update(terms)
+    return w_jump * terms["jump"] if terms else 0.0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import abc
 
+import numpy as np
 from torch import Tensor
 
 
@@ -53,6 +54,19 @@ class AbstractPDE(abc.ABC):
         Returns:
             u, shape (n,).
         """
+
+    def interface_points(self) -> np.ndarray | None:
+        """Points (k, d) of interface conditions J = 0 beside the residual (None: there are none).
+
+        E.g. the derivative jump u'(z⁺) − u'(z⁻) = −λ of a point source at z. BiLO's lower level
+        then adds w_jump·mean J² and w_djump·mean Σ_p (∂J/∂θ_p)² (the jump-gradient loss, the
+        counterpart of the residual-gradient loss); the PINN adds w_jump·mean J².
+        """
+        return None
+
+    def interface_residual(self, x: Tensor, u: Tensor, theta: Tensor) -> Tensor:
+        """J (k,) at the :meth:`interface_points`, with the arguments of :meth:`residual`."""
+        raise NotImplementedError(f"{type(self).__name__} has interface points but no interface_residual")
 
 
 class AbstractFunctionPDE(AbstractPDE):

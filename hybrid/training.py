@@ -18,7 +18,9 @@ from .config import CheckpointConfig, Derivatives, FunctionNetworkConfig, Networ
 from .distributed import DataParallel
 from .history import History
 from .inputs import FitData, points_array, theta_vector, validate
+from .likelihood import PointProcessLikelihood, point_process_loss
 from .local_operator import HybridModel
+from .objectives import fit_term, interface_terms
 from .problem import AbstractFunctionPDE, AbstractPDE
 
 Callback = Callable[[dict[str, Any]], None]
@@ -127,7 +129,8 @@ class Run:
                  progress: bool, callback: Callback | None, checkpoint: CheckpointConfig | None,
                  out_dir: Path | str | None, comm: Any | None, pretrained: FitResult | None = None,
                  x_bc: np.ndarray | None = None, u_bc: np.ndarray | None = None,
-                 x_reg: np.ndarray | None = None, config: Any = None) -> None:
+                 x_reg: np.ndarray | None = None, config: Any = None,
+                 likelihood: PointProcessLikelihood | None = None) -> None:
         self.t0 = time.perf_counter()
         self.dp = DataParallel(comm)
         self.dp.set_threads()
@@ -148,6 +151,23 @@ class Run:
             self.x_reg = torch.as_tensor(points_array("x_reg", x_reg, k, allow_empty=self.dp.active),
                                          dtype=self.dtype, device=self.device)
         self.n_reg = self.dp.global_count(0 if self.x_reg is None else self.x_reg.shape[0])
+        d_in = int(pde.input_dim)
+        # Quadrature and interface points are the problem's, not the data's: one rank holds
+        # them, so that the sum of the ranks' losses counts them once.
+        mine = not self.dp.active or self.dp.rank == 0
+        self.likelihood = likelihood
+        self.x_quad = self.w_quad = None
+        if likelihood is not None and mine:
+            xq = points_array("likelihood.x_quad", likelihood.x_quad, d_in, allow_empty=False)
+            self.x_quad = torch.as_tensor(xq, dtype=self.dtype, device=self.device)
+            self.w_quad = torch.as_tensor(np.asarray(likelihood.w_quad), dtype=self.dtype, device=self.device)
+        interface = pde.interface_points()
+        self.x_int: Tensor | None = None
+        self.n_int = 0
+        if interface is not None:
+            pts = points_array("interface_points()", interface, d_in, allow_empty=False)
+            self.n_int = len(pts)
+            self.x_int = torch.as_tensor(pts if mine else pts[:0], dtype=self.dtype, device=self.device)
         torch.manual_seed(seed)
         np.random.seed(seed)
         self.model = HybridModel(pde, self.data.theta0, embed=embed, network=network,
@@ -196,7 +216,7 @@ class Run:
             self.skip.add("pretrain")
         self.fingerprint: dict[str, str] = {}
         if checkpoint is not None:
-            arrays = (x_res, x_dat, u_dat, theta_init, u_ref, x_ref, x_bc, u_bc, x_reg)
+            arrays = (x_res, x_dat, u_dat, theta_init, u_ref, x_ref, x_bc, u_bc, x_reg, likelihood)
             self.fingerprint = {
                 "problem": digest(pde),
                 # each rank holds its own share of the points: the digest of all of them
@@ -223,6 +243,21 @@ class Run:
         if self.x_reg is not None:
             return self.x_reg, self.n_reg, True
         return self.data.x_res, self.n_res, False
+
+    def data_term(self) -> Tensor:
+        """The upper level's data loss: the MSE to u_dat, or the point-process NLL / K."""
+        m, d = self.model, self.data
+        if self.likelihood is None:
+            return fit_term(m, d.x_dat, d.u_dat, self.n_dat)
+        u_quad = None if self.x_quad is None else m.u(self.x_quad, m.expand(self.x_quad))
+        return point_process_loss(u_quad, self.w_quad, m.u(d.x_dat, m.expand(d.x_dat)),
+                                  snapshots=self.likelihood.snapshots, count=self.n_dat)
+
+    def interface_losses(self, *, with_jgrad: bool) -> dict[str, Tensor]:
+        """``jump`` (and ``djump``) at the problem's interface points; empty if it has none."""
+        if self.x_int is None:
+            return {}
+        return interface_terms(self.model, self.x_int, self.n_int, with_jgrad=with_jgrad)
 
     def theta_row(self) -> dict[str, float]:
         """θ as ``{"theta_<name>": value}`` (empty for function unknowns)."""

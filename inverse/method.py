@@ -139,10 +139,13 @@ class AbstractMethod(abc.ABC):
     Class attributes:
         name: The name in ``--methods`` and reports.
         config_key: Which of a comparison's method configs this method reads.
+        likelihoods: The method fits data of a non-Gaussian likelihood (the problem's
+            ``likelihood()``, e.g. a point process), not only values by their squared error.
     """
 
     name: ClassVar[str]
     config_key: ClassVar[str]
+    likelihoods: ClassVar[bool] = False
 
     @abc.abstractmethod
     def refuse(self, problem: AbstractInverseProblem) -> str | None:
@@ -176,6 +179,9 @@ class AbstractMethod(abc.ABC):
             label: The name to give in the message (default :attr:`label`).
         """
         reason = self.refuse(problem)
+        if reason is None and problem.likelihood() is not None and not self.likelihoods:
+            reason = (f"{self.name} fits observed values by their squared error; this problem's data "
+                      f"are {problem.likelihood_name()}")
         if reason is not None:
             raise ValueError(f"{label or self.label} cannot solve {problem.name}: {reason}")
 

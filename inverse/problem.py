@@ -28,7 +28,7 @@ import dolfinx.fem
 from mpi4py import MPI
 
 import fem
-from hybrid import AbstractPDE
+from hybrid import AbstractPDE, PointProcessLikelihood
 
 FieldFunction = Callable[[np.ndarray], np.ndarray]
 """A function of space: points (N, gdim) -> values (N,)."""
@@ -319,6 +319,30 @@ class AbstractInverseProblem(abc.ABC):
         of the distribution of the truth.
         """
         return {}
+
+    def likelihood(self) -> PointProcessLikelihood | None:
+        """The data's likelihood when it is not Gaussian (None: u(x_dat) plus N(0, σ²) noise).
+
+        A :class:`hybrid.PointProcessLikelihood`: the data are the particles of M snapshots of a
+        Poisson point process with intensity u, sampled by :meth:`observe`; the network methods
+        minimise its negative log-likelihood, the report gives it as ``nll``.
+        """
+        return None
+
+    def likelihood_name(self) -> str:
+        """The data's kind in messages."""
+        return "the particles of a Poisson point process" if self.likelihood() is not None else "values"
+
+    def observe(
+        self, disc: Discretisation, u_true: np.ndarray, sigma: float, seed: int
+    ) -> tuple[Discretisation, np.ndarray]:
+        """One seed's data: the discretisation with its observation points, and the observations.
+
+        Default: ``u_true`` (the truth at ``disc.x_dat``) plus Gaussian noise (:meth:`noise`). A
+        problem with a point-process :meth:`likelihood` samples its particles here (seeded) and
+        returns them as ``x_dat``, with zeros as the observations.
+        """
+        return disc, self.noise(u_true, sigma, seed, disc)
 
     def gradient_problem(self) -> AbstractInverseProblem:
         """The problem whose FEM gives the exact gradient of a fidelity check (e.g. a coarser copy)."""

@@ -6,7 +6,8 @@ Metrics are defined here once for every method and problem:
 - ``field_rel_l2`` = ‖f̂ − f*‖ / ‖f*‖ with the problem's field quadrature, plus the
   problem's own ``field_metrics``;
 - ``u_rel_l2``: a network's u against the FEM solve at its *own* estimate (validation);
-- ``data_mse`` = mean_j (u(x_j) − d_j)² of the method's state at the observations;
+- ``data_mse`` = mean_j (u(x_j) − d_j)² of the method's state at the observations, or, for a
+  point-process likelihood, ``nll`` = M∫u − Σ_k log u(x_k) at the particles;
 - each method's diagnostics (gradient fidelity, solve counts, convergence).
 """
 
@@ -102,9 +103,8 @@ def make_data(
         u_true = problem.forward(disc, problem.theta_true(), disc.x_dat, truth=True)
     if u_ref is None:
         u_ref = problem.forward(disc, problem.theta_init(), disc.x_ref)
-    return InverseData(
-        disc=disc, u_obs=problem.noise(u_true, noise, seed, disc), u_ref=u_ref, seed=seed, noise=noise
-    )
+    seen, u_obs = problem.observe(disc, u_true, noise, seed)
+    return InverseData(disc=seen, u_obs=u_obs, u_ref=u_ref, seed=seed, noise=noise)
 
 
 def estimate_metrics(problem: AbstractInverseProblem, disc: Discretisation, theta: Theta) -> dict[str, float]:
@@ -112,8 +112,10 @@ def estimate_metrics(problem: AbstractInverseProblem, disc: Discretisation, thet
     u = problem.unknowns
     if not isinstance(u, Field):
         assert not callable(theta)
+        # a truth of 0 has no relative error: its absolute error is reported instead
         return {
-            f"rel_err[{n}]": abs(float(theta[n]) - t) / abs(t) for n, t in zip(u.names, u.truth, strict=True)
+            (f"rel_err[{n}]" if t != 0 else f"abs_err[{n}]"): abs(float(theta[n]) - t) / (abs(t) or 1.0)
+            for n, t in zip(u.names, u.truth, strict=True)
         }
     assert callable(theta) and disc.x_field is not None and disc.w_field is not None
     values, truth = theta(disc.x_field), problem.truth(disc.x_field)
@@ -138,15 +140,19 @@ def evaluate(
             )
         else:
             notes.append(f"{result.method} seed {data.seed}: {bad}; no FEM validation")
-    if result.u is not None:
-        u_dat = result.u(as_points(disc.x_dat))
+    def state(points: Any) -> np.ndarray:
+        """The method's u at ``points`` (an array, or a transient problem's SpaceTimeGrid)."""
+        if result.u is not None:
+            return result.u(as_points(points))
+        if bad is not None:
+            return np.full(len(as_points(points)), np.nan)
+        return problem.forward(disc, result.estimate, points)
+
+    likelihood = problem.likelihood()
+    if likelihood is None:
+        metrics["data_mse"] = disc.global_mean((state(disc.x_dat) - data.u_obs) ** 2)
     else:
-        u_dat = (
-            problem.forward(disc, result.estimate, disc.x_dat)
-            if bad is None
-            else np.full(len(data.u_obs), np.nan)
-        )
-    metrics["data_mse"] = disc.global_mean((u_dat - data.u_obs) ** 2)
+        metrics["nll"] = likelihood.nll(state(likelihood.x_quad), state(disc.x_dat))
     metrics.update(time_to_accuracy(problem, result.history))
     metrics.update(result.diagnostics)
     return metrics, notes
@@ -156,6 +162,8 @@ def time_to_accuracy(
     problem: AbstractInverseProblem, history: list[dict[str, Any]], tol: float = 0.01
 ) -> dict[str, float]:
     """Per named scalar, ``t_1pct[name]``: seconds until its relative error is ≤ ``tol`` for good.
+
+    A scalar whose truth is 0 is held to the absolute error ``tol`` instead.
 
     Read from the logged rows (``time``, ``theta_<name>``): the time of the first row after which
     every logged row stays within ``tol`` of the truth; NaN if the last one is not. Nothing for
@@ -172,7 +180,7 @@ def time_to_accuracy(
             continue
         t_hit = math.nan
         for t, value in reversed(rows):
-            if not abs(value - truth) <= tol * abs(truth):
+            if not abs(value - truth) <= tol * (abs(truth) if truth != 0 else 1.0):
                 break
             t_hit = t
         out[f"t_{round(100 * tol)}pct[{name}]"] = t_hit

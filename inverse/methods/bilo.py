@@ -42,6 +42,7 @@ class BiLO(AbstractMethod):
 
     name: ClassVar[str] = "bilo"
     config_key: ClassVar[str] = "bilo"
+    likelihoods: ClassVar[bool] = True
     config: hybrid.BiLOConfig = field(default_factory=hybrid.BiLOConfig)
     w_reg: float | None = None
     lr_theta: float | None = None
@@ -63,7 +64,9 @@ class BiLO(AbstractMethod):
             regularizer=regularizer(problem, fine.regularizer, self.w_reg),
             lr_theta=fine.lr_theta if self.lr_theta is None else self.lr_theta,
         )
-        exact = self._exact_gradient(problem, data) if fine.fidelity_every > 0 else None
+        # the exact gradients below are of the squared error, not of another likelihood
+        check = fine.fidelity_every > 0 and problem.likelihood() is None
+        exact = self._exact_gradient(problem, data) if check else None
         pde, args = strong_form(problem, data), fit_arguments(problem, data, options)
         # Pre-training (θ frozen at θ0) does not see w_reg or the upper level: one per seed.
         only_pre = replace(self.config, finetune=hybrid.BiLOFinetuneConfig(steps=0))

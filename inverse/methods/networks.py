@@ -30,6 +30,7 @@ def fit_arguments(problem: AbstractInverseProblem, data: InverseData, options: R
         "u_ref": data.u_ref,
         "x_ref": as_points(disc.x_ref),
         "x_reg": disc.x_reg,
+        "likelihood": problem.likelihood(),
         "device": options.device,
         "dtype": options.dtype,
         "seed": data.seed,

@@ -45,6 +45,7 @@ class PINN(AbstractMethod):
 
     name: ClassVar[str] = "pinn"
     config_key: ClassVar[str] = "pinn"
+    likelihoods: ClassVar[bool] = True
     config: hybrid.PINNConfig = field(default_factory=hybrid.PINNConfig)
     w_dat: float | None = None
     w_reg: float | None = None
