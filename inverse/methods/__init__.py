@@ -13,6 +13,7 @@ from inverse.method import AbstractMethod
 from inverse.methods.adjoint import Adjoint as Adjoint
 from inverse.methods.adjoint_nn import AdjointNN as AdjointNN
 from inverse.methods.bilo import BiLO as BiLO
+from inverse.methods.bpn import BPN as BPN
 from inverse.methods.deeponet import DeepONet as DeepONet
 from inverse.methods.fno import FNO as FNO
 from inverse.methods.pinn import PINN as PINN
@@ -21,6 +22,7 @@ METHODS: Mapping[str, tuple[type[AbstractMethod], Mapping[str, Any]]] = MappingP
     {
         "bilo": (BiLO, {}),
         "pinn": (PINN, {}),
+        "bpn": (BPN, {}),
         "adjoint": (Adjoint, {"optimizer": "tao"}),
         "adjoint_tao": (Adjoint, {"optimizer": "tao"}),
         "adjoint_gd": (Adjoint, {"optimizer": "gd"}),
