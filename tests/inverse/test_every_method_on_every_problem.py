@@ -12,8 +12,17 @@ pytest.importorskip("dolfinx")
 
 from mpi4py import MPI  # noqa: E402
 
-from comparisons import burgers, darcy, fisher_kpp, heat, poisson  # noqa: E402
-from hybrid import DeepONetConfig, FNOConfig, FunctionNetworkConfig, NetworkConfig, PretrainConfig  # noqa: E402
+from comparisons import bpn, burgers, darcy, fisher_kpp, heat, poisson, singular  # noqa: E402
+from hybrid import (  # noqa: E402
+    BiLOConfig,
+    DeepONetConfig,
+    FNOConfig,
+    FunctionNetworkConfig,
+    NetworkConfig,
+    PINNConfig,
+    PretrainConfig,
+)
+from hybrid.bpn import BPNConfig, BPNFinetuneConfig  # noqa: E402
 from inverse import METHODS, AdjointConfig, evaluate, make_data  # noqa: E402
 from inverse.runner import configure  # noqa: E402
 
@@ -34,6 +43,9 @@ PROBLEMS = {
                                                                          n_eval=21)),
     "burgers": replace(burgers.PRESETS["smoke"][0](), problem=burgers.BurgersProblem(cells=50, n_res=6,
                                                                                      n_eval=21)),
+    "singular": replace(singular.PRESETS["smoke"][0](),
+                        problem=singular.SingularProblem(snapshots=5, n_res=11)),
+    "bpn": bpn.PRESETS["smoke"][0](),
 }
 REFUSED = {("fisher_kpp", "adjoint_gd"): "no step rule for scalar unknowns"}
 REFUSED[("darcy", "deeponet")] = "a field on a 1D stationary problem"
@@ -50,13 +62,21 @@ for _name in ("heat", "burgers"):  # an unknown initial condition
     REFUSED[(_name, "fno")] = "to the solution of a stationary problem"
 REFUSED[("heat", "adjoint_gd")] = "no step rule for an initial condition"
 for _name in ("adjoint", "adjoint_tao", "adjoint_gd", "adjoint_newton"):
-    REFUSED[("burgers", _name)] = "no weak form"
+    for _problem in ("burgers", "singular", "bpn"):  # closed-form or finite-volume references
+        REFUSED[(_problem, _name)] = "no weak form"
+for _problem in ("poisson", "darcy", "heat", "burgers"):
+    REFUSED[(_problem, "bpn")] = "this problem's unknown is a function"
+REFUSED[("singular", "bpn")] = "this problem has interface conditions"
+for _problem in ("singular", "bpn"):  # two named scalars, no data set declared
+    REFUSED[(_problem, "adjoint_nn")] = "field unknown of a stationary problem"
+    REFUSED[(_problem, "deeponet")] = "no operator data set"
+    REFUSED[(_problem, "fno")] = "to the solution of a stationary problem"
 
 
 def _tiny(study):
     configs = dict(study.configs)
     for key in ("bilo", "pinn"):
-        c = configs[key]
+        c = configs.get(key, BiLOConfig() if key == "bilo" else PINNConfig())
         configs[key] = replace(
             c,
             network=NetworkConfig(depth=3, width=8),
@@ -71,6 +91,8 @@ def _tiny(study):
     configs["deeponet"] = DeepONetConfig(width=8, basis=8, train_steps=5, invert_steps=5, log_every=1)
     configs["fno"] = FNOConfig(n_modes=4, hidden_channels=4, n_layers=1, grid=9, train_steps=5,
                                invert_steps=5, log_every=1)
+    configs["bpn"] = BPNConfig(network=NetworkConfig(depth=3, width=8), pretrain=PretrainConfig(steps=5),
+                               finetune=BPNFinetuneConfig(upper_steps=2, lower_steps=3, broyden_iterations=3))
     return replace(study, configs=configs)
 
 
