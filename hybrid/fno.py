@@ -1,4 +1,4 @@
-r"""The FNO baseline (torch only): a field on a regular grid → the solution, trained, then inverted.
+r"""The FNO baseline (torch only): a field or named scalars on a regular grid → the solution, then inverted.
 
 The Fourier neural operator (Li et al., ICLR 2021) is ``neuralop.models.FNO`` of the maintained
 ``neuraloperator`` package (4 Fourier layers, 32 modes per dimension, 32 channels: the paper's
@@ -14,6 +14,13 @@ Training is the mean squared error against FEM solutions at the data set's point
 freezes the weights and optimises the grid values of a (through a sigmoid onto the field's bounds,
 if it has any) against the data misfit plus a finite-difference regulariser of the grid (total
 variation ``mean |Δa|/h`` or the H1 seminorm ``mean (Δa/h)²``), as the DeepONet does in 1D.
+
+Named scalars θ = (θ_1..θ_k) (the paper's ``scalarFNO``, App. B.4) are k input channels, each θ_p
+standardised and broadcast over the grid, beside the grid coordinate that the positional
+embedding adds; the grid spans the first d columns of the network inputs (x of the singular
+problem's (x, |x − z|)), and the transform sees the whole input row and θ itself. Inversion is
+Adam on θ against the data loss of :func:`~hybrid.operator_training.data_misfit`: the MSE, or a
+point process's NLL / K, with u at the particles and the quadrature points interpolated linearly.
 
 Arrays in and out are numpy float64; the operator trains on the CPU or GPU, data-parallel under MPI.
 """
@@ -32,7 +39,8 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from .distributed import DataParallel
-from .operator_training import check_settings, fit_minibatches, invert_frozen
+from .likelihood import PointProcessLikelihood
+from .operator_training import check_settings, fit_minibatches, invert_frozen, invert_scalars
 from .operators import OperatorFit, split
 from .problem import AbstractPDE
 
@@ -94,7 +102,11 @@ def grid_points(lower: np.ndarray, upper: np.ndarray, n: int) -> np.ndarray:
 
 
 class GridFNO(nn.Module):
-    """u(x; a) = T(x, s·interp(FNO(a))(x)) for a field a on an n^d grid over [lower, upper] (d = 1, 2)."""
+    """u(x; a) = T(x, s·interp(FNO(a))(x)) for a field a on an n^d grid over [lower, upper] (d = 1, 2).
+
+    With ``scalars = k`` > 0 the input a is k named scalars (B, k), broadcast over the grid as k
+    channels, and the grid spans the first d of the PDE's ``input_dim`` input columns.
+    """
 
     a_mean: Tensor
     a_std: Tensor
@@ -102,19 +114,24 @@ class GridFNO(nn.Module):
     lower: Tensor
     upper: Tensor
 
-    def __init__(self, pde: AbstractPDE, lower: np.ndarray, upper: np.ndarray, config: FNOConfig) -> None:
+    def __init__(self, pde: AbstractPDE, lower: np.ndarray, upper: np.ndarray, config: FNOConfig, *,
+                 scalars: int = 0) -> None:
         super().__init__()
         from neuralop.models import FNO  # the maintained implementation (pinned in requirements.lock)
 
-        self.pde, self.n, self.dim = pde, int(config.grid), len(lower)
-        if self.dim not in (1, 2) or self.dim != pde.input_dim:
+        self.pde, self.n, self.dim, self.scalars = pde, int(config.grid), len(lower), int(scalars)
+        # a field lives on the grid of all the inputs; scalars see a grid of the leading ones
+        fits = self.dim == pde.input_dim if self.scalars == 0 else self.dim <= pde.input_dim
+        if self.dim not in (1, 2) or not fits or self.scalars < 0:
             raise ValueError(f"the FNO works on a 1D or 2D grid of the PDE's inputs, got a {self.dim}D box "
-                             f"for a PDE of input dimension {pde.input_dim}")
-        self.fno = FNO(n_modes=(int(config.n_modes),) * self.dim, in_channels=1, out_channels=1,
-                       hidden_channels=int(config.hidden_channels), n_layers=int(config.n_layers))
-        # standardisation of the input and scale of the output, from the training set (buffers)
-        self.register_buffer("a_mean", torch.zeros(()))
-        self.register_buffer("a_std", torch.ones(()))
+                             f"for a PDE of input dimension {pde.input_dim} ({self.scalars} scalar inputs)")
+        self.fno = FNO(n_modes=(int(config.n_modes),) * self.dim, in_channels=max(self.scalars, 1),
+                       out_channels=1, hidden_channels=int(config.hidden_channels),
+                       n_layers=int(config.n_layers))
+        # standardisation of the input (per scalar) and scale of the output, from the training set (buffers)
+        shape = (self.scalars,) if self.scalars else ()
+        self.register_buffer("a_mean", torch.zeros(shape))
+        self.register_buffer("a_std", torch.ones(shape))
         self.register_buffer("u_scale", torch.ones(()))
         self.register_buffer("lower", torch.as_tensor(np.asarray(lower, dtype=np.float64)))
         self.register_buffer("upper", torch.as_tensor(np.asarray(upper, dtype=np.float64)))
@@ -133,44 +150,88 @@ class GridFNO(nn.Module):
         return self
 
     def raw(self, a: Tensor) -> Tensor:
-        """(B, *grid) output channel for (B, n^d) grid values a."""
-        shape = (a.shape[0], 1) + (self.n,) * self.dim
-        out: Tensor = self.fno(((a - self.a_mean) / self.a_std).reshape(shape))[:, 0]
+        """(B, *grid) output channel for (B, n^d) grid values a, or (B, k) scalars a."""
+        z = (a - self.a_mean) / self.a_std
+        grid = (self.n,) * self.dim
+        if self.scalars:  # channel p is θ_p, constant over the grid
+            img = z.reshape(a.shape[0], self.scalars, *(1,) * self.dim).expand(-1, -1, *grid)
+        else:
+            img = z.reshape(a.shape[0], 1, *grid)
+        out: Tensor = self.fno(img)[:, 0]
         return out
 
     def locate(self, x: Tensor) -> Tensor:
-        """Points (N, d) as ``grid_sample`` coordinates in [−1, 1] (x first)."""
+        """Points (N, ≥ d) as ``grid_sample`` coordinates in [−1, 1] of their first d columns (x first)."""
+        x = x[:, :self.dim]
         s = 2.0 * (x - self.lower.to(x.dtype)) / (self.upper - self.lower).to(x.dtype) - 1.0
         if self.dim == 1:  # a 1D grid is a 2D image of height 1
             s = torch.cat([s, torch.zeros_like(s)], dim=1)
         return s
 
     def forward(self, a: Tensor, x: Tensor, located: Tensor | None = None) -> Tensor:
-        """(B, N) values at points x (N, d) for B fields a (B, n^d) (``located``: ``locate(x)``)."""
+        """(B, N) values at points x (N, input_dim) for B inputs a (``located``: ``locate(x)``)."""
         out = self.raw(a)
         img = out[:, None] if self.dim == 2 else out[:, None, None, :]
         loc = self.locate(x) if located is None else located
         grid = loc[None, None].expand(a.shape[0], 1, -1, -1)
         N = F.grid_sample(img, grid, mode="bilinear", align_corners=True)[:, 0, 0]
         B, n_pts = N.shape
-        theta = torch.zeros(B * n_pts, len(self.pde.param_names), dtype=x.dtype, device=x.device)
-        u = self.pde.output_transform(x.repeat(B, 1), self.u_scale * N.reshape(-1), theta)
+        u = self.pde.output_transform(x.repeat(B, 1), self.u_scale * N.reshape(-1), self.theta(a, n_pts))
         return u.reshape(B, n_pts)
+
+    def theta(self, a: Tensor, n_pts: int) -> Tensor:
+        """The transform's per-point θ: the scalars themselves when they are the PDE's, else zeros."""
+        if self.scalars and self.scalars == len(self.pde.param_names):
+            return a.repeat_interleave(n_pts, dim=0)
+        return torch.zeros(a.shape[0] * n_pts, len(self.pde.param_names), dtype=a.dtype, device=a.device)
+
+
+def output_scale(model: GridFNO, x: Tensor, a: Tensor, u: Tensor) -> Tensor:
+    """The s at which a raw output N ≡ 1 spans the data: max_x |T(x, s) − T(x, 0)| = max |u − T(x, 0)|.
+
+    For a transform linear in N this is max|u| over the transform's largest factor; for the
+    singular problem's 50·N²·x(1−x) it is a square root. (Scaling by max|u| itself, as the field
+    operator does, would start that one orders of magnitude above the data.) Bisection on log s, the
+    transform taken at the mean input; 1 if it ignores N.
+    """
+    n_pts = x.shape[0]
+    a_bar = a.mean(dim=0, keepdim=True)
+
+    def T(s: float, inputs: Tensor) -> Tensor:
+        N = torch.full((len(inputs) * n_pts,), s, dtype=x.dtype, device=x.device)
+        xs = x.repeat(len(inputs), 1)
+        return model.pde.output_transform(xs, N, model.theta(inputs, n_pts)).reshape(len(inputs), n_pts)
+
+    target = float((u - T(0.0, a)).abs().max())
+    base = T(0.0, a_bar)
+
+    def span(log_s: float) -> float:
+        return float((T(math.exp(log_s), a_bar) - base).abs().max())
+
+    if target <= 0 or span(0.0) <= 0:
+        return torch.ones((), dtype=x.dtype, device=x.device)
+    lo, hi = -30.0, 30.0
+    for _ in range(80):
+        mid = 0.5 * (lo + hi)
+        lo, hi = (mid, hi) if span(mid) < target else (lo, mid)
+    return torch.as_tensor(math.exp(0.5 * (lo + hi)), dtype=x.dtype, device=x.device)
 
 
 def train_fno(pde: AbstractPDE, inputs: np.ndarray, field_points: np.ndarray, points: np.ndarray,
-              outputs: np.ndarray, config: FNOConfig, *, seed: int = 0, device: str = "cpu",
-              dtype: torch.dtype = torch.float32, comm: Any | None = None,
+              outputs: np.ndarray, config: FNOConfig, *, scalars: bool = False, seed: int = 0,
+              device: str = "cpu", dtype: torch.dtype = torch.float32, comm: Any | None = None,
               progress: Callable[[int, dict[str, float]], None] | None = None) -> OperatorFit:
     """Fit a :class:`GridFNO` to ``outputs[i] ≈ u(points; inputs[i])`` by mini-batch Adam.
 
     Args:
         pde: The strong form (its output transform and input dimension).
-        inputs: (m, n^d) the field on the grid ``field_points``.
+        inputs: (m, n^d) the field on the grid ``field_points``; with ``scalars``, (m, k) scalars.
         field_points: (n^d, d) the grid, as :func:`grid_points` lays it out.
-        points: (N, d) output points inside the grid's box.
+        points: (N, d) output points inside the grid's box; with ``scalars``, (N, input_dim)
+            network inputs whose first d columns lie in it.
         outputs: (m, N) values.
         config: Sizes, grid and steps.
+        scalars: The inputs are named scalars broadcast over the grid (not a field's grid values).
         seed: Seeds the initialisation, the split and the batches.
         device: Torch device.
         dtype: Torch dtype.
@@ -179,8 +240,10 @@ def train_fno(pde: AbstractPDE, inputs: np.ndarray, field_points: np.ndarray, po
     """
     m, n = inputs.shape[0], config.grid
     d = field_points.shape[1] if field_points.ndim == 2 else 0
-    if (field_points.shape != (n**d, d) or inputs.shape[1] != n**d or outputs.shape != (m, points.shape[0])
-            or points.shape[1] != d):
+    width_ok = inputs.shape[1] >= 1 if scalars else inputs.shape[1] == n**d
+    points_ok = points.shape[1] >= d if scalars else points.shape[1] == d
+    if (field_points.shape != (n**d, d) or not width_ok or outputs.shape != (m, points.shape[0])
+            or not points_ok):
         raise ValueError(f"data set shapes do not fit a {n}-point grid: inputs {inputs.shape}, field points "
                          f"{field_points.shape}, points {points.shape}, outputs {outputs.shape}")
     lower, upper = field_points.min(axis=0), field_points.max(axis=0)
@@ -194,11 +257,18 @@ def train_fno(pde: AbstractPDE, inputs: np.ndarray, field_points: np.ndarray, po
         return torch.as_tensor(a, dtype=dtype, device=device)
 
     A, X, U = t(inputs), t(points), t(outputs)
-    model = GridFNO(pde, lower, upper, config).to_dtype(device, dtype)
-    std, scale = A[train].std(), U[train].abs().max()
-    model.a_mean.copy_(A[train].mean())
-    model.a_std.copy_(std if std > 0 else torch.ones_like(std))
-    model.u_scale.copy_(scale if scale > 0 else torch.ones_like(scale))
+    model = GridFNO(pde, lower, upper, config, scalars=inputs.shape[1] if scalars else 0)
+    model = model.to_dtype(device, dtype)
+    if scalars:  # each scalar standardised on its own: they may differ by orders of magnitude
+        std = A[train].std(dim=0) if len(train) > 1 else torch.ones_like(model.a_std)
+        model.a_mean.copy_(A[train].mean(dim=0))
+        model.a_std.copy_(torch.where(std > 0, std, torch.ones_like(std)))
+        model.u_scale.copy_(output_scale(model, X, A[train], U[train]))
+    else:
+        std, scale = A[train].std(), U[train].abs().max()
+        model.a_mean.copy_(A[train].mean())
+        model.a_std.copy_(std if std > 0 else torch.ones_like(std))
+        model.u_scale.copy_(scale if scale > 0 else torch.ones_like(scale))
     located = model.locate(X)
 
     def batch_loss(chosen: np.ndarray, size: int) -> Tensor:
@@ -283,3 +353,35 @@ def invert_fno(model: GridFNO, x_dat: np.ndarray, u_dat: np.ndarray, a0: np.ndar
                                penalty=penalty, fixed=keep, log_every=config.log_every,
                                time_offset=time_offset, dp=dp)
     return to_a(z)[0].cpu().double().numpy(), history
+
+
+def invert_fno_scalars(model: GridFNO, x_dat: np.ndarray, u_dat: np.ndarray, p0: np.ndarray,
+                       config: FNOConfig, *, names: tuple[str, ...],
+                       likelihood: PointProcessLikelihood | None = None, time_offset: float = 0.0,
+                       comm: Any | None = None) -> tuple[np.ndarray, list[dict[str, Any]]]:
+    """Adam on the named scalars of a frozen scalar :class:`GridFNO`: the MSE, or a point process's NLL / K.
+
+    Args:
+        model: The trained operator (``scalars`` = len(names)).
+        x_dat: (n, input_dim) observation points, or the particles (this rank's, with ``comm``).
+        u_dat: (n,) data (unused with a likelihood).
+        p0: (k,) the initial guess.
+        config: Steps and learning rate.
+        names: The scalars' names (logged as ``theta_<name>``).
+        likelihood: The data's point-process likelihood (None: the MSE to u_dat).
+        time_offset: Added to the logged times.
+        comm: An MPI communicator over which the observations are distributed.
+
+    Returns:
+        The inferred scalars and the history rows (step, time, data, theta_<name>…).
+    """
+    if model.scalars != len(names):
+        raise ValueError(f"the operator takes {model.scalars} scalars, got the names {names}")
+
+    def values_at(X: Tensor) -> Callable[[Tensor], Tensor]:
+        located = model.locate(X)  # once per point set: the particles or the quadrature
+        return lambda p: model(p, X, located)[0]
+
+    return invert_scalars(values_at, x_dat, u_dat, p0, names=names, like=model.lower,
+                          steps=config.invert_steps, lr=config.lr_invert, name="FNO", likelihood=likelihood,
+                          log_every=config.log_every, time_offset=time_offset, comm=comm)

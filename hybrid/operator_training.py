@@ -1,4 +1,4 @@
-"""What the operator baselines share: mini-batch training on a data set, and inversion frozen.
+"""What the operator baselines share: mini-batch training, the data loss, and inversion frozen.
 
 Both loops are data-parallel under MPI through :class:`~hybrid.distributed.DataParallel`: in
 training every rank draws the same mini-batch and differentiates its own share of it; in the
@@ -19,6 +19,7 @@ import torch
 from torch import Tensor
 
 from .distributed import DataParallel
+from .likelihood import PointProcessLikelihood, point_process_loss
 
 
 def check_settings(config: Any, sizes: tuple[str, ...]) -> None:
@@ -106,6 +107,52 @@ def fit_minibatches(params: Sequence[Tensor], batch_loss: BatchLoss, train: np.n
     return history, loss_value
 
 
+PointValues = Callable[[Tensor], Callable[[Tensor], Tensor]]
+"""``points (N, d) -> (unknowns (1, n) -> u (N,) at those points)``: a frozen operator, set up once
+per point set (e.g. the FNO locates the points on its grid there)."""
+
+
+def data_misfit(values_at: PointValues, x_dat: np.ndarray, u_dat: np.ndarray, *, like: Tensor,
+                dp: DataParallel, likelihood: PointProcessLikelihood | None = None,
+                ) -> Callable[[Tensor], Tensor]:
+    """This rank's share of the data loss of the unknowns: the MSE to ``u_dat``, or the NLL / K.
+
+    Without a likelihood it is Σ_j (u(x_j) − d_j)² / n over this rank's observations (n over all
+    ranks). With a point-process likelihood the ``x_dat`` are the particles (``u_dat`` is unused)
+    and it is :func:`~hybrid.likelihood.point_process_loss`, the loss the networks minimise: the
+    integral over the likelihood's quadrature is added on rank 0 only, so the sum over the ranks
+    counts it once.
+
+    Args:
+        values_at: The frozen operator.
+        x_dat: (n, d) observation points or particles (this rank's).
+        u_dat: (n,) data (ignored with a likelihood).
+        like: A tensor of the model's device and real dtype.
+        dp: The ranks.
+        likelihood: The data's point-process likelihood (None: Gaussian, the MSE).
+    """
+    def t(a: np.ndarray) -> Tensor:
+        return torch.as_tensor(np.asarray(a, dtype=np.float64), dtype=like.dtype, device=like.device)
+
+    n_global = dp.global_count(len(x_dat))
+    if likelihood is None:
+        at_data, D = values_at(t(x_dat)), t(u_dat)
+        return lambda z: torch.sum((at_data(z) - D) ** 2) / n_global
+    lik, n_local = likelihood, len(x_dat)
+    if dp.rank != 0:  # the quadrature is counted once, on rank 0
+        at_data = values_at(t(x_dat))
+        return lambda z: point_process_loss(None, None, at_data(z), snapshots=lik.snapshots, count=n_global)
+    # the particles and the quadrature in one evaluation: one pass of the operator per step
+    at_both = values_at(t(np.concatenate([np.asarray(x_dat, dtype=np.float64), lik.x_quad])))
+    w_quad = t(lik.w_quad)
+
+    def nll(z: Tensor) -> Tensor:
+        u = at_both(z)
+        return point_process_loss(u[n_local:], w_quad, u[:n_local], snapshots=lik.snapshots, count=n_global)
+
+    return nll
+
+
 def invert_frozen(misfit: Callable[[Tensor], Tensor], z0: Tensor, *, steps: int, lr: float, name: str,
                   penalty: Callable[[Tensor], Tensor] | None = None, fixed: Tensor | None = None,
                   log: Callable[[Tensor], dict[str, Any]] | None = None, log_every: int = 100,
@@ -162,3 +209,43 @@ def invert_frozen(misfit: Callable[[Tensor], Tensor], z0: Tensor, *, steps: int,
         if not torch.isfinite(z).all():
             raise RuntimeError(f"{name} inversion diverged at step {step}")
     return z.detach(), history
+
+
+def invert_scalars(values_at: PointValues, x_dat: np.ndarray, u_dat: np.ndarray, p0: np.ndarray, *,
+                   names: Sequence[str], like: Tensor, steps: int, lr: float, name: str,
+                   likelihood: PointProcessLikelihood | None = None, log_every: int = 100,
+                   time_offset: float = 0.0, comm: Any | None = None,
+                   ) -> tuple[np.ndarray, list[dict[str, Any]]]:
+    """Named scalars of a frozen operator by Adam on them: min of the :func:`data_misfit`.
+
+    Unconstrained, as the networks' θ is: the unknowns' lower bounds are not imposed (an estimate
+    below one is reported as inadmissible, not hidden by a clamp).
+
+    Args:
+        values_at: The frozen operator.
+        x_dat: (n, d) observation points or particles (this rank's, with ``comm``).
+        u_dat: (n,) data (ignored with a likelihood).
+        p0: (k,) the initial guess.
+        names: The k names (logged as ``theta_<name>``).
+        like: A tensor of the model's device and real dtype.
+        steps: Adam steps.
+        lr: Learning rate.
+        name: The operator's name, for the divergence message.
+        likelihood: The data's point-process likelihood (None: the MSE to u_dat).
+        log_every: A history row every this many steps (and at the last).
+        time_offset: Added to the logged times (e.g. data generation and training).
+        comm: An MPI communicator over which the observations are distributed.
+
+    Returns:
+        The inferred scalars and the history rows (step, time, data, theta_<name>…).
+    """
+    dp = DataParallel(comm)
+    misfit = data_misfit(values_at, x_dat, u_dat, like=like, dp=dp, likelihood=likelihood)
+    p0_t = torch.as_tensor(np.asarray(p0, dtype=np.float64), dtype=like.dtype, device=like.device)
+
+    def log(z: Tensor) -> dict[str, Any]:
+        return {f"theta_{n}": float(v) for n, v in zip(names, z[0].tolist(), strict=True)}
+
+    p, history = invert_frozen(misfit, p0_t.reshape(1, -1), steps=steps, lr=lr, name=name, log=log,
+                               log_every=log_every, time_offset=time_offset, dp=dp)
+    return p[0].cpu().double().numpy(), history

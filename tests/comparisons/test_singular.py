@@ -132,6 +132,29 @@ def test_smoke_run(tmp_path):
     assert (tmp_path / "u.png").stat().st_size > 0
 
 
+def test_fno_smoke_run_minimises_the_nll_over_a_parameter_grid(tmp_path):
+    # the scalar FNO: trained on the closed form over the `id` grid of (lmbd, μ), then inverted
+    # frozen on the particles' NLL (no cache: the data set costs 0.1 s)
+    singular.main(["--preset", "smoke", "--quiet", "--methods", "fno(dataset=id,cache=)",
+                   "--out", str(tmp_path)])
+    js = json.loads((tmp_path / "report.json").read_text())
+    metrics = {k: v["mean"] for k, v in js["methods"]["fno(dataset=id,cache=)"]["metrics"].items()}
+    for name in ("rel_err[lmbd]", "rel_err[mu]", "nll", "u_rel_l2", "op_train_loss"):
+        assert math.isfinite(metrics[name]), name
+    assert metrics["n_samples"] == 256 and metrics["truth_in_dataset"] == 1.0
+
+
+def test_the_fno_data_sets_hold_the_truth_or_not():
+    problem = singular.SingularProblem()
+    sets = problem.operator_datasets()
+    truth, guess = problem.unknowns.truth, problem.unknowns.init
+    assert sets["id"].contains(truth) and not sets["ood"].contains(truth)
+    assert sets["id"].contains(guess) and sets["ood"].contains(guess)
+    # both presets but the smoke one run the FNO on both
+    assert "fno(dataset=id)" in singular.PRESETS["default"][0]().methods.split(",")
+    assert "fno(dataset=ood)" in singular.PRESETS["paper"][0]().methods.split(",")
+
+
 def test_noise_and_the_methods_without_a_likelihood_are_refused_in_one_line(capsys):
     with pytest.raises(SystemExit):
         singular.main(["--preset", "smoke", "--noise", "0.1"])
