@@ -127,8 +127,8 @@ def folded() -> tuple[np.ndarray, np.ndarray]:
 def zero_area() -> tuple[np.ndarray, np.ndarray]:
     """A mesh with a cell of zero area."""
     pts, tri = square()
-    pts = np.vstack([pts, [[0.5, 0.25]]])  # a cell of three collinear points
-    return pts, np.vstack([tri, [[1, 2, len(pts) - 1]]])
+    pts = np.vstack([pts, [[0.375, 0.0]]])  # on the edge from vertex 1 (0.25, 0) to 2 (0.5, 0)
+    return pts, np.vstack([tri, [[1, len(pts) - 1, 2]]])  # a cell of three collinear points
 
 
 def nan_point() -> tuple[np.ndarray, np.ndarray]:
