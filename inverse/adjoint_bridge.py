@@ -174,13 +174,7 @@ def transient_functional(
     """
     unknowns, time = problem.unknowns, problem.time
     assert isinstance(unknowns, Scalars) and time is not None
-    if not isinstance(disc.x_dat, SpaceTimeGrid):
-        raise ValueError(f"{problem.name}: the adjoint needs the data on a SpaceTimeGrid")
-    md = disc.mesh if cfg.cells is None else problem.mesh(disc.comm, cells=cfg.cells)
-    V = dolfinx.fem.functionspace(md.mesh, ("Lagrange", problem.fem_degree))
-    grid = disc.x_dat
-    d = np.asarray(u_obs, dtype=np.float64).reshape(len(grid.times), len(grid.space))
-    B, d = _observation(V, disc, np.asarray(grid.space, dtype=np.float64), d, cfg)
+    md, grid, B, d = _space_time_observation(problem, disc, u_obs, cfg)
     return adjoint.TransientReducedFunctional(
         md,
         residual=lambda u, theta, v, t: problem.weak_residual(u, theta, v),
@@ -216,13 +210,7 @@ def initial_condition_functional(
     """
     f, time = problem.unknowns, problem.time
     assert isinstance(f, Field) and f.role == "initial_condition" and time is not None
-    if not isinstance(disc.x_dat, SpaceTimeGrid):
-        raise ValueError(f"{problem.name}: the adjoint needs the data on a SpaceTimeGrid")
-    md = disc.mesh if cfg.cells is None else problem.mesh(disc.comm, cells=cfg.cells)
-    V = dolfinx.fem.functionspace(md.mesh, ("Lagrange", problem.fem_degree))
-    grid = disc.x_dat
-    d = np.asarray(u_obs, dtype=np.float64).reshape(len(grid.times), len(grid.space))
-    B, d = _observation(V, disc, np.asarray(grid.space, dtype=np.float64), d, cfg)
+    md, grid, B, d = _space_time_observation(problem, disc, u_obs, cfg)
     reg = (adjoint.H1Seminorm(weight=w_reg),) if f.regularizer == "h1" else (
         adjoint.TotalVariation(weight=w_reg, eps=f.tv_eps),)
     return adjoint.TransientReducedFunctional(
@@ -301,3 +289,21 @@ def state_at(rf: adjoint.ReducedFunctional, m: np.ndarray):  # type: ignore[no-u
     """The adjoint's own state u(m) as a function of points. Collective when called."""
     u = rf.state(m)  # a copy: later solves of rf leave it alone
     return lambda x: fem.PointEvaluator(u.function_space, x).evaluate(u)
+
+
+def _space_time_observation(
+    problem: AbstractInverseProblem, disc: Discretisation, u_obs: np.ndarray, cfg: AdjointConfig
+) -> tuple[fem.MeshData, SpaceTimeGrid, PETSc.Mat, np.ndarray]:
+    """The adjoint's mesh, the data's grid, and its observation operator and data. Collective.
+
+    Raises:
+        ValueError: the data are not on a SpaceTimeGrid.
+    """
+    if not isinstance(disc.x_dat, SpaceTimeGrid):
+        raise ValueError(f"{problem.name}: the adjoint needs the data on a SpaceTimeGrid")
+    md = disc.mesh if cfg.cells is None else problem.mesh(disc.comm, cells=cfg.cells)
+    V = dolfinx.fem.functionspace(md.mesh, ("Lagrange", problem.fem_degree))
+    grid = disc.x_dat
+    d = np.asarray(u_obs, dtype=np.float64).reshape(len(grid.times), len(grid.space))
+    B, d = _observation(V, disc, np.asarray(grid.space, dtype=np.float64), d, cfg)
+    return md, grid, B, d

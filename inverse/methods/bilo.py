@@ -37,6 +37,9 @@ class BiLO(AbstractMethod):
         config: The BiLO settings of the comparison.
         w_reg: Weight of the field's regulariser (None: the config's).
         lr_theta: Learning rate of θ or V (None: the config's).
+        w_rgrad: Weight of the residual-gradient loss in fine-tuning (None: the config's).
+        w_djump: Weight of the jump-gradient loss of a problem with interface conditions, in
+            both phases (None: the config's).
         fidelity_h: Relative step of the central differences of the stationary scalar fidelity check.
     """
 
@@ -46,35 +49,41 @@ class BiLO(AbstractMethod):
     config: hybrid.BiLOConfig = field(default_factory=hybrid.BiLOConfig)
     w_reg: float | None = None
     lr_theta: float | None = None
+    w_rgrad: float | None = None
+    w_djump: float | None = None
     fidelity_h: float = 1e-3
 
     def __post_init__(self) -> None:
-        non_negative(self.name, w_reg=self.w_reg)
+        non_negative(self.name, w_reg=self.w_reg, w_rgrad=self.w_rgrad, w_djump=self.w_djump)
         positive(self.name, lr_theta=self.lr_theta, fidelity_h=self.fidelity_h)
 
     def refuse(self, problem: AbstractInverseProblem) -> str | None:
-        """BiLO needs the strong form only; a regularisation weight needs a field."""
+        """BiLO needs the strong form only; a regularisation weight needs a field, w_djump an interface."""
+        if self.w_djump is not None and problem.pde.interface_points() is None:
+            return "w_djump weighs the jump-gradient loss of interface conditions; this problem has none"
         return refuse_w_reg(problem, self.w_reg)
 
     def run(self, problem: AbstractInverseProblem, data: InverseData, options: RunOptions) -> InverseResult:
         """Pre-train at θ0, fine-tune W and θ (or V) simultaneously."""
-        fine = self.config.finetune
+        config = self.config if self.w_djump is None else replace(self.config, w_djump=self.w_djump)
+        fine = config.finetune
         fine = replace(
             fine,
             regularizer=regularizer(problem, fine.regularizer, self.w_reg),
             lr_theta=fine.lr_theta if self.lr_theta is None else self.lr_theta,
+            w_rgrad=fine.w_rgrad if self.w_rgrad is None else self.w_rgrad,
         )
         # the exact gradients below are of the squared error, not of another likelihood
         check = fine.fidelity_every > 0 and problem.likelihood() is None
         exact = self._exact_gradient(problem, data) if check else None
         pde, args = strong_form(problem, data), fit_arguments(problem, data, options)
         # Pre-training (θ frozen at θ0) does not see w_reg or the upper level: one per seed.
-        only_pre = replace(self.config, finetune=hybrid.BiLOFinetuneConfig(steps=0))
+        only_pre = replace(config, finetune=hybrid.BiLOFinetuneConfig(steps=0))
         pre_ckpt = checkpoint(options, data, pretraining_name("bilo", only_pre))
         pretrained, pre_wall = shared_pretraining(
             data, ("bilo-pretraining", only_pre),
             lambda: hybrid.BiLO(only_pre).fit(pde, **args, checkpoint=pre_ckpt))
-        res = hybrid.BiLO(replace(self.config, finetune=fine)).fit(
+        res = hybrid.BiLO(replace(config, finetune=fine)).fit(
             pde, **args, exact_data_gradient=exact, pretrained=pretrained,
             checkpoint=checkpoint(options, data, self.label))
         return network_result(self.label, problem, data, res, pretraining=(pretrained, pre_wall))

@@ -186,3 +186,18 @@ def test_smoke_run_under_two_ranks(mpirun, tmp_path):
                "--out", str(tmp_path)], timeout=300)
     js = json.loads((tmp_path / "report.json").read_text())
     assert js["ranks"] == 2 and math.isfinite(js["methods"]["bilo"]["metrics"]["nll"]["mean"])
+
+
+def test_bilo_interface_weights_are_method_options_and_checked():
+    from comparisons import fisher_kpp
+    from inverse import METHODS
+    from inverse.runner import configure
+
+    study = singular.PRESETS["smoke"][0]()
+    method = configure(study, "bilo", {"w_rgrad": 10.0, "w_djump": 1.0}, METHODS)
+    assert method.refuse(study.problem) is None
+    assert method.label == "bilo(w_rgrad=10,w_djump=1)"
+    reason = method.refuse(fisher_kpp.PRESETS["smoke"][0]().problem)
+    assert reason is not None and "w_djump" in reason and "\n" not in reason
+    with pytest.raises(ValueError, match="w_rgrad must be >= 0"):
+        configure(study, "bilo", {"w_rgrad": -1.0}, METHODS)
