@@ -231,7 +231,7 @@ PRESETS = {
     "smoke": (lambda: study(200, 300, width=32, snapshots=20, fno=SMOKE_FNO, methods=NETWORKS),
               "(tests, < 1 min; the FNO by --methods)"),
     "default": (lambda: study(2000, 3000, seeds=3), "(BiLO, two PINNs and the FNO on two data sets, 3 seeds, "
-                "< 30 min on 2 cores)"),
+                "about 40 min on 2 cores)"),
     "paper": (lambda: study(10_000, 10_000, seeds=3), "(10k + 10k steps, 3 seeds)"),
 }
 
