@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 export OMP_NUM_THREADS=1
-variants=("bilo" "bilo(lr_theta=0.03)" "bilo(lr_theta=0.1)" "bilo(w_rgrad=1,w_djump=1)" "bilo(w_rgrad=10,w_djump=1)")
+variants=("bilo" "bilo(lr_theta=0.03)" "bilo(lr_theta=0.1)" "bilo(w_rgrad=10,w_djump=1)")
 run() {
   local i=$1
   .venv/bin/python -m comparisons.singular --preset default --seeds 1 --threads 1 --quiet --overwrite \
