@@ -98,24 +98,27 @@ class HybridModel(nn.Module):
         """
         if self.jet:
             r, theta = self._residual_jet(x)
-        else:
-            x = x.detach().requires_grad_(True)
-            theta = self.expand(x)
-            r = self.pde.residual(x, self.u(x, theta), theta)
-        if r.shape != (x.shape[0],):
-            raise ValueError(f"{type(self.pde).__name__}.residual must return shape ({x.shape[0]},), "
-                             f"got {tuple(r.shape)}")
-        return r, (residual_gradient(r, theta) if with_gradient else None)
+            return self._checked("residual", x, r, theta, with_gradient)
+        return self._pointwise("residual", x, with_gradient)
 
     def interface(self, x: Tensor, *, with_gradient: bool) -> tuple[Tensor, Tensor | None]:
         """Interface residual J (k,) at points x, and dJ/dθ (k, p) if ``with_gradient``."""
+        return self._pointwise("interface_residual", x, with_gradient)
+
+    def _pointwise(self, method: str, x: Tensor, with_gradient: bool) -> tuple[Tensor, Tensor | None]:
+        """``pde.<method>(x, u, θ)`` by autograd at points x, and its θ-gradient if asked."""
         x = x.detach().requires_grad_(True)
         theta = self.expand(x)
-        J = self.pde.interface_residual(x, self.u(x, theta), theta)
-        if J.shape != (x.shape[0],):
-            raise ValueError(f"{type(self.pde).__name__}.interface_residual must return shape "
-                             f"({x.shape[0]},), got {tuple(J.shape)}")
-        return J, (residual_gradient(J, theta) if with_gradient else None)
+        out = getattr(self.pde, method)(x, self.u(x, theta), theta)
+        return self._checked(method, x, out, theta, with_gradient)
+
+    def _checked(self, method: str, x: Tensor, out: Tensor, theta: Tensor,
+                 with_gradient: bool) -> tuple[Tensor, Tensor | None]:
+        """``out`` after checking its shape (n,), and d out/dθ if ``with_gradient``."""
+        if out.shape != (x.shape[0],):
+            raise ValueError(f"{type(self.pde).__name__}.{method} must return shape ({x.shape[0]},), "
+                             f"got {tuple(out.shape)}")
+        return out, (residual_gradient(out, theta) if with_gradient else None)
 
     def _residual_jet(self, x: Tensor) -> tuple[Tensor, Tensor]:
         pde = self.pde
