@@ -12,6 +12,9 @@ implementations, both derived from the problem's one weak residual with ``ufl.de
   the project's BDF2 (first step backward Euler) and Newton per step; named scalars θ or the
   initial condition u⁰ as the controls; the discrete adjoint runs backward through the same
   steps (states kept in memory).
+* :class:`ObservedLossFunctional`: any loss L(y, q) of a transient state's observations y(θ)
+  with parameters q of its own (e.g. segmentation thresholds); dL/dθ by one backward sweep with
+  ∂L/∂y as its source (``TransientReducedFunctional.observation_vjp``).
 
 Usage::
 
@@ -49,6 +52,8 @@ from adjoint.maps import ExpMap as ExpMap
 from adjoint.maps import IdentityMap as IdentityMap
 from adjoint.maps import SigmoidMap as SigmoidMap
 from adjoint.observation import nodal_observation as nodal_observation
+from adjoint.observed import ObservationLoss as ObservationLoss
+from adjoint.observed import ObservedLossFunctional as ObservedLossFunctional
 from adjoint.optimize import GradientDescentConfig as GradientDescentConfig
 from adjoint.optimize import OptimizationResult as OptimizationResult
 from adjoint.optimize import TaoConfig as TaoConfig

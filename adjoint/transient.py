@@ -24,6 +24,11 @@ mass matrix. Then
 * initial condition u⁰ = m:  dJ = Σ_k w_k0 Bᵀ(B u(t_k) − d_k) − (α₁¹/dt) M λ¹ − (α₂²/dt) M λ² + dR,
   zero at the Dirichlet dofs, where u⁰ = g(t0) whatever m says.
 
+The same sweep with any g_k in place of the residuals B u(t_k) − d_k (and no dR) is the
+vector-Jacobian product of the observation map y(m) = (B u(t_k))_k,
+:meth:`TransientReducedFunctional.observation_vjp`: the gradient of any loss L(y(m)) is
+``observation_vjp(m, ∂L/∂y)``.
+
 This is the exact derivative of the discrete J (up to the Newton and LU tolerances), so the
 Taylor remainder falls at rate 2. The states of all N + 1 steps are kept **in memory** (one
 array of local dofs per step: 8·(N + 1)·n_dofs bytes per rank); there is no checkpointing to
@@ -370,13 +375,60 @@ class TransientReducedFunctional(AbstractReducedFunctional):
         assert values is not None
         if self._derivative is not None and self._unchanged(self._m_derivative, values):
             return self._derivative.copy()
+        self._derivative = self._backward(self._r, regularize=True)
+        self._m_derivative = values
+        return self._derivative.copy()
+
+    def observation_vjp(self, m: Any, g: np.ndarray) -> PETSc.Vec:
+        """Σ_k (∂(B u(t_k))/∂m)ᵀ g_k by one backward sweep: the gradient of any loss of the observations.
+
+        The vector-Jacobian product of the observation map y(m) = (B u(t_k; m))_k, so that the
+        derivative of an arbitrary loss L(y(m)) (robust, weighted, a network downstream) is
+        ``observation_vjp(m, ∂L/∂y)`` at the cost of one adjoint sweep. It is the sweep of
+        :meth:`derivative` with g_k in place of the residuals B u(t_k) − d_k and without the
+        regulariser: with g = the residuals it equals ``derivative`` when there is no
+        regularisation. Not cached, and leaves the cached derivative alone. Collective.
+
+        Args:
+            m: The parameter, as for :meth:`derivative`.
+            g: This rank's cotangent ∂L/∂y, the shape of :meth:`observe`'s result
+                (observation times, local rows of B).
+
+        Returns:
+            A new Vec in the layout of :meth:`derivative`'s: the k scalars owned by rank 0, or
+            the owned dofs of V (zero at the Dirichlet dofs, where u⁰ does not depend on m).
+
+        Raises:
+            ValueError: g of the wrong shape or with non-finite values (on any rank).
+        """
+        cotangent = np.asarray(g, dtype=float)
+        expected = (len(self._obs_steps), int(self.B.getLocalSize()[0]))
+        if cotangent.shape != expected:
+            msg: str | None = (f"g has shape {cotangent.shape} on rank {self.comm.rank}; expected "
+                               f"{expected}: (observation times, local rows of B)")
+        else:
+            finite = np.all(np.isfinite(cotangent))
+            msg = None if finite else f"g has non-finite values on rank {self.comm.rank}"
+        raise_collectively(self.comm, msg)
+        self._forward(m)
+        sources = [self.B.createVecLeft() for _ in self._obs_steps]
+        for vec, row in zip(sources, cotangent, strict=True):
+            vec.array_w[:] = row
+        return self._backward(sources, regularize=False)
+
+    def _backward(self, sources: Sequence[PETSc.Vec], *, regularize: bool) -> PETSc.Vec:
+        """The backward sweep from the observation-space sources s_k (B's rows): Σ_k (∂(B u(t_k))/∂m)ᵀ s_k.
+
+        The adjoint right-hand sides are Σ_k w_kn Bᵀ s_k; s_k = B u(t_k) − d_k gives dJ/dm
+        (with ``regularize``: plus dR). Needs the states of the current forward solve.
+        """
         s, uh, lam = self._s, self.u, self.adjoint_state
         rhs, tmp = self.M.createVecLeft(), self.M.createVecLeft()
         later = [self.M.createVecLeft(), self.M.createVecLeft()]  # λⁿ⁺¹, λⁿ⁺²
         d_theta = np.zeros(len(self.names))
         for n in range(self.n_steps, 0, -1):
             rhs.set(0.0)
-            self._observed(n, rhs, tmp)
+            self._observed(n, sources, rhs, tmp)
             self._coupling(n, later, rhs, tmp)
             rhs.array_w[self._bc_dofs[self._bc_dofs < rhs.getLocalSize()]] = 0.0
             uh.x.array[:] = self._states[n]
@@ -397,14 +449,12 @@ class TransientReducedFunctional(AbstractReducedFunctional):
             later[1].array_w[:] = later[0].array_r
             later[0].array_w[:] = lam.x.petsc_vec.array_r
         self.n_adjoint += 1
-        self._derivative = self._assemble_derivative(d_theta, later, tmp)
-        self._m_derivative = values
-        return self._derivative.copy()
+        return self._assemble_derivative(d_theta, later, sources, tmp, regularize=regularize)
 
-    def _observed(self, n: int, rhs: PETSc.Vec, tmp: PETSc.Vec) -> None:
-        """rhs += Σ_k w_kn Bᵀ(B u(t_k) − d_k) over the observations that step n enters."""
+    def _observed(self, n: int, sources: Sequence[PETSc.Vec], rhs: PETSc.Vec, tmp: PETSc.Vec) -> None:
+        """rhs += Σ_k w_kn Bᵀ s_k over the observations that step n enters (s_k = B u(t_k) − d_k for dJ)."""
         for k, w in self._by_step.get(n, ()):
-            self.B.multTranspose(self._r[k], tmp)
+            self.B.multTranspose(sources[k], tmp)
             rhs.axpy(w, tmp)
 
     def _coupling(self, n: int, later: list[PETSc.Vec], rhs: PETSc.Vec, tmp: PETSc.Vec) -> None:
@@ -416,7 +466,8 @@ class TransientReducedFunctional(AbstractReducedFunctional):
                     self.M.mult(lam_later, tmp)
                     rhs.axpy(-alpha / self.dt, tmp)
 
-    def _assemble_derivative(self, d_theta: np.ndarray, later: list[PETSc.Vec], tmp: PETSc.Vec) -> PETSc.Vec:
+    def _assemble_derivative(self, d_theta: np.ndarray, later: list[PETSc.Vec], sources: Sequence[PETSc.Vec],
+                             tmp: PETSc.Vec, *, regularize: bool) -> PETSc.Vec:
         if self.control == "scalars":
             total = self.comm.allreduce(d_theta, op=MPI.SUM)
             dJ = PETSc.Vec().createMPI((self.n_local, len(self.names)), comm=self.comm)
@@ -424,9 +475,9 @@ class TransientReducedFunctional(AbstractReducedFunctional):
             return dJ
         dJ = self.M.createVecLeft()
         dJ.set(0.0)
-        self._observed(0, dJ, tmp)
+        self._observed(0, sources, dJ, tmp)
         self._coupling(0, later, dJ, tmp)  # u⁰ enters steps 1 and 2
-        if self._R is not None:
+        if regularize and self._R is not None:
             dR = dolfinx.fem.petsc.assemble_vector(self._dR)
             _ghost_update(dR, "reverse")
             dJ.axpy(1.0, dR)

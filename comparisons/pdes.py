@@ -211,3 +211,56 @@ class SingularForcing(AbstractPDE):
         """J = ∂u/∂φ + 100·lmbd/2 (half the jump of u' is −λ/2 on either side)."""
         (g,) = torch.autograd.grad(u.sum(), x, create_graph=True)
         return g[:, 1] + 50.0 * theta[:, 0]
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class TissueFisherKPP(AbstractJetPDE):
+    """u_t = rD·D̄·∇·(P∇u) + rρ·ρ̄·φ·u(1−u) on [0, 1]² × [0, 1], input columns (t, x, y).
+
+    P(x) (tissue diffusivity), ∇P and φ(x) (brain tissue, where the tumour grows) are images on
+    the nodes (i/n, j/n) of the unit square, interpolated bilinearly (``torch.grid_sample``):
+    ∇·(P∇u) = P·Δu + ∇P·∇u. The output transform u = u0(x) + t·16x(1−x)y(1−y)·N keeps the initial
+    condition exactly and u = u0 (≈ 0, far from the seed) on the window's edge.
+
+    Attributes:
+        images: (4, n + 1, n + 1) arrays P, ∂P/∂x, ∂P/∂y, φ, indexed [·, i, j] at (i/n, j/n).
+        seed: Centre of the initial Gaussian.
+        height, width: u0 = height·exp(−|x − seed|² / (2·width²)).
+    """
+
+    images: np.ndarray
+    seed: tuple[float, float]
+    height: float
+    width: float
+    base_D: float
+    base_rho: float
+    param_names: tuple[str, ...] = ("rD", "rrho")
+    input_dim: int = 3
+    first_derivatives: tuple[int, ...] = (0, 1, 2)
+    second_derivatives: tuple[int, ...] = (1, 2)
+
+    def coefficients(self, x: Tensor) -> Tensor:
+        """(4, n) values of P, P_x, P_y, φ at the points' (x, y) (no graph: known fields)."""
+        # grid_sample reads (C, H, W) images with grid (x → W, y → H) in [−1, 1]
+        img = torch.tensor(np.swapaxes(self.images, 1, 2), dtype=x.dtype, device=x.device)
+        grid = (2 * x.detach()[:, 1:3] - 1).reshape(1, 1, -1, 2)
+        out = torch.nn.functional.grid_sample(img[None], grid, mode="bilinear", align_corners=True,
+                                              padding_mode="border")
+        return out[0, :, 0, :]
+
+    def initial(self, x: Tensor) -> Tensor:
+        """u0 at the points' (x, y)."""
+        r2 = (x[:, 1] - self.seed[0]) ** 2 + (x[:, 2] - self.seed[1]) ** 2
+        return self.height * torch.exp(-r2 / (2 * self.width**2))
+
+    def transform_coefficients(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        """u = u0(x) + t·16x(1−x)y(1−y)·N."""
+        t, s, y = x[:, 0], x[:, 1], x[:, 2]
+        return self.initial(x), 16 * t * s * (1 - s) * y * (1 - y)
+
+    def residual_jet(self, x: Tensor, jet: Jet, theta: Tensor) -> Tensor:
+        """r = u_t − rD·D̄·(P·Δu + ∇P·∇u) − rρ·ρ̄·φ·u(1 − u)."""
+        P, Px, Py, phi = self.coefficients(x)
+        u = jet.u
+        div = P * (jet.d2u[1] + jet.d2u[2]) + Px * jet.du[1] + Py * jet.du[2]
+        return jet.du[0] - theta[:, 0] * self.base_D * div - theta[:, 1] * self.base_rho * phi * u * (1 - u)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -264,3 +265,42 @@ def plot_initial_condition(problem: Any, disc: Any, results: dict[str, Any], out
     fig.savefig(out / "u_xt.png", dpi=110)
     plt.close(fig)
     return [out / "u0.png", out / "u_xt.png"]
+
+
+def plot_segmentations(images: np.ndarray, inside: np.ndarray,
+                       fields: Mapping[str, tuple[np.ndarray, tuple[float, ...]]], path: Path) -> Path:
+    """Tissue and u(x, 1) per row label with its mask contours {u = th_k} (the first entry is the truth).
+
+    Args:
+        images: (4, n + 1, n + 1) P, P_x, P_y, φ of the window.
+        inside: (n + 1, n + 1) brain voxels.
+        fields: label -> (u on the (n + 1)² voxels, x fastest ... as ``indexing="ij"``, thresholds).
+        path: The PNG.
+    """
+    n1 = images.shape[1]
+    labels = list(fields)
+    fig, axes = plt.subplots(1, len(labels) + 1, figsize=(3.2 * (len(labels) + 1), 3.4), squeeze=False)
+    ext = (0.0, 1.0, 0.0, 1.0)
+    axes[0, 0].imshow(images[0].T, origin="lower", extent=ext, cmap="gray")
+    axes[0, 0].set_title("tissue P = wm + 0.1 gm", fontsize=9)
+    truth_u, truth_th = fields[labels[0]]
+    grid = np.linspace(0, 1, n1)
+    for ax, label in zip(axes[0, 1:], labels, strict=True):
+        u, th = fields[label]
+        shown = np.where(inside, np.asarray(u).reshape(n1, n1), np.nan)
+        ax.imshow(shown.T, origin="lower", extent=ext, vmin=0, vmax=1, cmap="magma")
+        for k, (colour, t) in enumerate(zip(("tab:cyan", "tab:green"), th, strict=False)):
+            if np.isfinite(t) and np.isfinite(shown).any():
+                ax.contour(grid, grid, np.nan_to_num(shown).T, levels=[t], colors=colour, linewidths=1.2)
+            if label != labels[0]:
+                ax.contour(grid, grid, np.where(inside, truth_u.reshape(n1, n1), 0).T, levels=[truth_th[k]],
+                           colors=colour, linewidths=0.8, linestyles="dashed")
+        ax.set_title(label, fontsize=9)
+    for ax in axes[0]:
+        ax.set_xticks([])
+        ax.set_yticks([])
+    fig.suptitle("u(x, 1) and its masks u > th1 (cyan), u > th2 (green); dashed: the truth's", fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path

@@ -41,7 +41,9 @@ from .fno import train_fno as train_fno
 from .history import History as History
 from .jets import AbstractJetPDE as AbstractJetPDE
 from .jets import Jet as Jet
+from .likelihood import Likelihood as Likelihood
 from .likelihood import PointProcessLikelihood as PointProcessLikelihood
+from .likelihood import SegmentationLikelihood as SegmentationLikelihood
 from .local_operator import HybridModel as HybridModel
 from .losses import data_loss as data_loss
 from .losses import h1_regularizer as h1_regularizer

@@ -17,7 +17,7 @@ from torch import Tensor
 
 from .config import BiLOConfig, CheckpointConfig
 from .distributed import DataParallel
-from .likelihood import PointProcessLikelihood
+from .likelihood import Likelihood
 from .local_operator import HybridModel
 from .objectives import fit_term, function_term, regularizer_term, residual_terms
 from .problem import AbstractPDE
@@ -73,7 +73,7 @@ class BiLO:
             dtype: str | torch.dtype | None = None, seed: int = 0, progress: bool = True,
             callback: Callback | None = None, checkpoint: CheckpointConfig | None = None,
             out_dir: Path | str | None = None, comm: Any | None = None,
-            pretrained: FitResult | None = None, likelihood: PointProcessLikelihood | None = None,
+            pretrained: FitResult | None = None, likelihood: Likelihood | None = None,
             exact_data_gradient: ExactGradient | FunctionGradient | None = None) -> FitResult:
         """Pre-train at θ0, then fine-tune W and θ (or V) simultaneously.
 
@@ -115,7 +115,8 @@ class BiLO:
                 pre-training can serve several fine-tuning runs (noise levels, seeds of the data).
             likelihood: The data are the particles ``x_dat`` of a Poisson point process of
                 intensity u (``u_dat`` is ignored): the upper level minimises its NLL / K
-                instead of the MSE.
+                instead of the MSE. Or a :class:`SegmentationLikelihood`: ``u_dat`` are mask
+                labels, and the upper level trains the thresholds with θ (never embedded).
             exact_data_gradient: ``g(theta) -> dL_dat/dθ`` (scalar unknowns), called every
                 ``finetune.fidelity_every`` steps on every rank. It must differentiate the same
                 functional L_dat(θ) = mean_j (u(x_j; θ) − u_dat,j)² (a plain mean, no ½) with u the
@@ -174,7 +175,7 @@ class BiLO:
     def _finetune(self, run: Run, exact: ExactGradient | FunctionGradient | None) -> None:
         fc, w_bc, model, d = self.config.finetune, self.config.w_bc, run.model, run.data
         opt_W = adam([{"params": model.weights(), "lr": fc.lr_W}], amsgrad=fc.amsgrad)
-        opt_T = adam([{"params": model.unknowns(), "lr": fc.lr_theta}], amsgrad=fc.amsgrad)
+        opt_T = adam([{"params": run.upper_parameters(), "lr": fc.lr_theta}], amsgrad=fc.amsgrad)
 
         cfg = self.config
 
@@ -203,8 +204,8 @@ class BiLO:
                 # Before the update, so the exact gradient is taken at the θ BiLO's gradient sees.
                 g_exact = np.asarray(exact(model.unknowns()[0].detach().cpu().double().numpy().copy()),
                                      dtype=np.float64)
-            vals, grads = run.update([(model.weights(), lower, opt_W), (model.unknowns(), upper, opt_T)],
-                                     losses, phase="finetune", step=k)
+            groups: list[Group] = [(model.weights(), lower, opt_W), (run.upper_parameters(), upper, opt_T)]
+            vals, grads = run.update(groups, losses, phase="finetune", step=k)
             if g_data is not None:
                 assert g_exact is not None
                 vals["fidelity_cos"], vals["fidelity_rel"] = gradient_agreement(g_data, g_exact)

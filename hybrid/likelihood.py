@@ -61,3 +61,95 @@ def point_process_loss(u_quad: Tensor | None, w_quad: Tensor | None, u_particles
         assert w_quad is not None
         loss = loss + snapshots * (w_quad * u_quad).sum()
     return loss / count
+
+
+@final
+@dataclass(frozen=True, eq=False)
+class SegmentationLikelihood:
+    """Binary masks {u > th_k} observed at points, with unknown thresholds th_k (paper §3.7).
+
+    The observations are one integer label per point, Σ_k 2^k·m_k with m_k ∈ {0, 1} the k-th
+    mask (e.g. whole tumour u > th1 and tumour core u > th2: labels 0..3), so that masks travel as
+    one value per point, like any other data, and split over ranks with their points. The
+    thresholds are unknowns of the upper level only: they enter the data loss, never the PDE or
+    the local operator's embedding. The loss (the authors' ``seg_k``) is
+
+        L = Σ_k Σ_j (sigmoid(s·(u(x_j) − th_k)) − m_kj)² / Σ_j m_kj²,
+
+    the relative squared error of each smoothed mask, summed.
+
+    Attributes:
+        names: The thresholds' names, one per mask, in label-bit order.
+        init: Their initial values.
+        sharpness: s of the smoothed mask.
+    """
+
+    names: tuple[str, ...]
+    init: tuple[float, ...]
+    sharpness: float = 20.0
+
+    def __post_init__(self) -> None:
+        if not self.names or len(self.init) != len(self.names):
+            raise ValueError(f"SegmentationLikelihood: one initial value per threshold, got names "
+                             f"{self.names} and init {self.init}")
+        if not (np.isfinite(self.init).all() and np.isfinite(self.sharpness) and self.sharpness > 0):
+            raise ValueError("SegmentationLikelihood: init must be finite and sharpness > 0")
+
+    def masks(self, labels: np.ndarray) -> np.ndarray:
+        """The masks (K, n) as 0/1 of labels (n,).
+
+        Raises:
+            ValueError: a label is not an integer in [0, 2^K).
+        """
+        lab = np.asarray(labels, dtype=float)
+        k = len(self.names)
+        if lab.ndim != 1 or not np.all((lab == np.round(lab)) & (lab >= 0) & (lab < 2**k)):
+            raise ValueError(f"segmentation labels must be integers in [0, {2**k}) (one bit per mask)")
+        bits = lab.astype(np.int64)
+        return np.stack([(bits >> i) & 1 for i in range(k)]).astype(float)
+
+    def labels(self, masks: np.ndarray) -> np.ndarray:
+        """Labels (n,) of masks (K, n) of 0/1: the inverse of :meth:`masks`."""
+        m = np.asarray(masks) > 0.5
+        return np.sum([m[i] * 2**i for i in range(len(self.names))], axis=0).astype(float)
+
+    def loss(self, u: np.ndarray, labels: np.ndarray, thresholds: np.ndarray) -> float:
+        """L at the state u (n,) at the observation points (one rank holding all of them)."""
+        m = self.masks(labels)
+        th = np.asarray(thresholds, dtype=float)[:, None]
+        pred = 0.5 * (1 + np.tanh(0.5 * self.sharpness * (np.asarray(u)[None, :] - th)))
+        return float(np.sum(np.sum((pred - m) ** 2, axis=1) / np.maximum(np.sum(m**2, axis=1), 1.0)))
+
+    def loss_gradient(self, u: np.ndarray, labels: np.ndarray,
+                      thresholds: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(∂L/∂u (n,), ∂L/∂th (K,)) at the state u (n,): for an adjoint of the observation map."""
+        m = self.masks(labels)
+        th = np.asarray(thresholds, dtype=float)[:, None]
+        pred = 0.5 * (1 + np.tanh(0.5 * self.sharpness * (np.asarray(u)[None, :] - th)))
+        positives = np.maximum(np.sum(m**2, axis=1), 1.0)[:, None]
+        scale = 2 * (pred - m) * self.sharpness * pred * (1 - pred) / positives
+        return scale.sum(axis=0), -scale.sum(axis=1)
+
+    def dice(self, u: np.ndarray, labels: np.ndarray, thresholds: np.ndarray) -> np.ndarray:
+        """DICE (K,) of the predicted masks {u > th_k} against the observed ones (1 when both are empty)."""
+        m = self.masks(labels) > 0.5
+        pred = np.asarray(u)[None, :] > np.asarray(thresholds, dtype=float)[:, None]
+        inter, total = np.sum(pred & m, axis=1), np.sum(pred, axis=1) + np.sum(m, axis=1)
+        return np.where(total > 0, 2 * inter / np.maximum(total, 1), 1.0)
+
+
+Likelihood = PointProcessLikelihood | SegmentationLikelihood
+"""A non-Gaussian data term the networks' upper level can minimise."""
+
+
+def segmentation_loss(u: Tensor, labels: Tensor, thresholds: Tensor, *, sharpness: float,
+                      positives: Tensor) -> Tensor:
+    """This rank's part of :class:`SegmentationLikelihood`'s L: Σ_k Σ_j (σ(s(u_j − th_k)) − m_kj)² / P_k.
+
+    ``positives`` (K,) holds P_k = Σ_j m_kj² over all ranks (at least 1), so the ranks' parts sum to L.
+    """
+    bits = labels.round().to(torch.int64)
+    k = thresholds.shape[0]
+    m = torch.stack([((bits >> i) & 1) for i in range(k)]).to(u.dtype)
+    pred = torch.sigmoid(sharpness * (u[None, :] - thresholds[:, None]))
+    return ((pred - m).square().sum(dim=1) / positives).sum()

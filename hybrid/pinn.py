@@ -10,7 +10,7 @@ import numpy as np
 import torch
 
 from .config import CheckpointConfig, PINNConfig
-from .likelihood import PointProcessLikelihood
+from .likelihood import Likelihood
 from .objectives import fit_term, function_term, regularizer_term, residual_terms
 from .problem import AbstractPDE
 from .training import Callback, FitResult, Run, adam
@@ -31,7 +31,7 @@ class PINN:
             dtype: str | torch.dtype | None = None, seed: int = 0, progress: bool = True,
             callback: Callback | None = None, checkpoint: CheckpointConfig | None = None,
             out_dir: Path | str | None = None, comm: Any | None = None,
-            pretrained: FitResult | None = None, likelihood: PointProcessLikelihood | None = None,
+            pretrained: FitResult | None = None, likelihood: Likelihood | None = None,
             exact_data_gradient: Callable[[np.ndarray], np.ndarray] | None = None) -> FitResult:
         """Pre-train at θ0 (θ frozen), then minimise L_res + w_dat·L_dat (+ w_reg·reg) over W and θ.
 
@@ -88,7 +88,7 @@ class PINN:
 
     def _finetune(self, run: Run) -> None:
         fc, w_bc, model, d = self.config.finetune, self.config.w_bc, run.model, run.data
-        W, T = model.weights(), model.unknowns()
+        W, T = model.weights(), run.upper_parameters()
         opt = adam([{"params": W, "lr": fc.lr_W}, {"params": T, "lr": fc.lr_theta}], amsgrad=fc.amsgrad)
 
         w_jump = self.config.w_jump

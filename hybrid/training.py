@@ -18,7 +18,13 @@ from .config import CheckpointConfig, Derivatives, FunctionNetworkConfig, Networ
 from .distributed import DataParallel
 from .history import History
 from .inputs import FitData, points_array, theta_vector, validate
-from .likelihood import PointProcessLikelihood, point_process_loss
+from .likelihood import (
+    Likelihood,
+    PointProcessLikelihood,
+    SegmentationLikelihood,
+    point_process_loss,
+    segmentation_loss,
+)
 from .local_operator import HybridModel
 from .objectives import fit_term, interface_terms
 from .problem import AbstractFunctionPDE, AbstractPDE
@@ -130,7 +136,7 @@ class Run:
                  out_dir: Path | str | None, comm: Any | None, pretrained: FitResult | None = None,
                  x_bc: np.ndarray | None = None, u_bc: np.ndarray | None = None,
                  x_reg: np.ndarray | None = None, config: Any = None,
-                 likelihood: PointProcessLikelihood | None = None) -> None:
+                 likelihood: Likelihood | None = None) -> None:
         self.t0 = time.perf_counter()
         self.dp = DataParallel(comm)
         self.dp.set_threads()
@@ -157,7 +163,14 @@ class Run:
         mine = not self.dp.active or self.dp.rank == 0
         self.likelihood = likelihood
         self.x_quad = self.w_quad = None
-        if likelihood is not None and mine:
+        self.positives: Tensor | None = None
+        if isinstance(likelihood, SegmentationLikelihood):
+            masks = likelihood.masks(self.data.u_dat.detach().cpu().numpy())
+            # Σ_j m_kj² over all ranks: each rank's loss is then its share of the global one
+            counts = self.dp.allgather(masks.sum(axis=1).tolist())
+            self.positives = torch.as_tensor(np.maximum(np.sum(counts, axis=0), 1.0), dtype=self.dtype,
+                                             device=self.device)
+        if isinstance(likelihood, PointProcessLikelihood) and mine:
             xq = points_array("likelihood.x_quad", likelihood.x_quad, d_in, allow_empty=False)
             self.x_quad = torch.as_tensor(xq, dtype=self.dtype, device=self.device)
             self.w_quad = torch.as_tensor(np.asarray(likelihood.w_quad), dtype=self.dtype, device=self.device)
@@ -173,6 +186,12 @@ class Run:
         self.model = HybridModel(pde, self.data.theta0, embed=embed, network=network,
                                  function_network=function_network,
                                  derivatives=derivatives).to(self.device, self.dtype)
+        self.obs_names: tuple[str, ...] = ()
+        if isinstance(likelihood, SegmentationLikelihood):
+            # The data's own unknowns (thresholds): upper level only, saved with the model.
+            self.obs_names = likelihood.names
+            self.model.register_parameter("observation", nn.Parameter(torch.as_tensor(
+                likelihood.init, dtype=self.dtype, device=self.device)))
         # Ranks must start from identical weights (including random Fourier features).
         self.dp.broadcast([t for t in self.model.state_dict().values() if t.is_floating_point()])
         d = self.data
@@ -213,6 +232,9 @@ class Run:
                 assert theta is not None  # the same model: θ did not vanish in load_state_dict
                 with torch.no_grad():
                     theta.copy_(theta0)
+            if isinstance(likelihood, SegmentationLikelihood):
+                with torch.no_grad():
+                    self.observation_parameters()[0].copy_(torch.as_tensor(likelihood.init))
             self.skip.add("pretrain")
         self.fingerprint: dict[str, str] = {}
         if checkpoint is not None:
@@ -244,11 +266,25 @@ class Run:
             return self.x_reg, self.n_reg, True
         return self.data.x_res, self.n_res, False
 
+    def observation_parameters(self) -> list[nn.Parameter]:
+        """The likelihood's own unknowns (a segmentation's thresholds), trained with θ; often none."""
+        p = getattr(self.model, "observation", None)
+        return [p] if isinstance(p, nn.Parameter) else []
+
+    def upper_parameters(self) -> list[nn.Parameter]:
+        """What the upper level trains: θ (or V) and the likelihood's own unknowns."""
+        return self.model.unknowns() + self.observation_parameters()
+
     def data_term(self) -> Tensor:
-        """The upper level's data loss: the MSE to u_dat, or the point-process NLL / K."""
+        """The upper level's data loss: the MSE to u_dat, the point-process NLL / K, or the masks' loss."""
         m, d = self.model, self.data
         if self.likelihood is None:
             return fit_term(m, d.x_dat, d.u_dat, self.n_dat)
+        if isinstance(self.likelihood, SegmentationLikelihood):
+            assert self.positives is not None
+            thresholds = self.observation_parameters()[0]
+            return segmentation_loss(m.u(d.x_dat, m.expand(d.x_dat)), d.u_dat, thresholds,
+                                     sharpness=self.likelihood.sharpness, positives=self.positives)
         u_quad = None if self.x_quad is None else m.u(self.x_quad, m.expand(self.x_quad))
         return point_process_loss(u_quad, self.w_quad, m.u(d.x_dat, m.expand(d.x_dat)),
                                   snapshots=self.likelihood.snapshots, count=self.n_dat)
@@ -264,7 +300,11 @@ class Run:
         if self.model.theta is None:
             return {}
         values = self.model.theta.detach().cpu()
-        return {f"theta_{n}": float(v) for n, v in zip(self.names, values, strict=True)}
+        row = {f"theta_{n}": float(v) for n, v in zip(self.names, values, strict=True)}
+        for p in self.observation_parameters():
+            values = p.detach().cpu()
+            row.update({f"theta_{n}": float(v) for n, v in zip(self.obs_names, values, strict=True)})
+        return row
 
     def update(self, groups: list[Group], losses: dict[str, Tensor], *, phase: str,
                step: int) -> tuple[dict[str, float], list[list[Tensor]]]:
@@ -366,6 +406,8 @@ class Run:
             self.history.write(self.out_dir)
         theta = {} if self.model.theta is None else {
             n: float(v) for n, v in zip(self.names, self.model.theta.detach().cpu(), strict=True)}
+        for p in self.observation_parameters():
+            theta.update({n: float(v) for n, v in zip(self.obs_names, p.detach().cpu(), strict=True)})
         n_ft = self.finetune_steps_run
         return FitResult(theta=theta, history=self.history.rows,
                          wall_s=self.elapsed_before + time.perf_counter() - self.t0,

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal, final
 
 import numpy as np
@@ -30,7 +30,7 @@ from petsc4py import PETSc
 
 import adjoint
 import fem
-from hybrid import FunctionGradient
+from hybrid import FunctionGradient, SegmentationLikelihood
 from inverse.problem import AbstractInverseProblem, Discretisation, Field, Scalars, SpaceTimeGrid, as_points
 
 
@@ -162,8 +162,12 @@ def transient_functional(
     u_obs: np.ndarray,
     *,
     cfg: AdjointConfig,
+    names: tuple[str, ...] | None = None,
 ) -> adjoint.TransientReducedFunctional:
     """J(θ) of a transient problem's named scalars, with the discrete adjoint of its BDF stepping.
+
+    ``names``: the controls, if not every unknown (e.g. those of the state, not a segmentation's
+    thresholds).
 
     The state is the problem's own FEM (its weak residual, initial condition, degree and time
     steps), so at the truth with noise-free data J = 0 to solver tolerance. ``cfg.cells``
@@ -179,7 +183,8 @@ def transient_functional(
         md,
         residual=lambda u, theta, v, t: problem.weak_residual(u, theta, v),
         control="scalars",
-        scalars=dict(zip(unknowns.names, unknowns.init, strict=True)),
+        scalars={n: v for n, v in zip(unknowns.names, unknowns.init, strict=True) if n in names}
+        if names is not None else dict(zip(unknowns.names, unknowns.init, strict=True)),
         u0=problem.initial_condition,
         t_end=time.t_end,
         n_steps=time.steps,
@@ -189,6 +194,30 @@ def transient_functional(
         degree=problem.fem_degree,
         tags=disc.dirichlet_tags,
     )
+
+
+def segmentation_functional(
+    problem: AbstractInverseProblem, disc: Discretisation, labels: np.ndarray, *, cfg: AdjointConfig
+) -> adjoint.ObservedLossFunctional:
+    """J(θ, th) = the problem's segmentation loss of the FEM masks, θ the strong form's scalars. Collective.
+
+    Every rank holds the labels; rank 0 holds the observation rows (replicated data).
+    """
+    like = problem.likelihood()
+    assert isinstance(like, SegmentationLikelihood)
+    if disc.distributed:
+        raise ValueError(f"{problem.name}: the segmentation adjoint needs replicated observations")
+    inner = transient_functional(problem, disc, np.zeros_like(np.asarray(labels, dtype=float)),
+                                 cfg=replace(cfg, misfit="sum"), names=tuple(problem.pde.param_names))
+
+    def loss(y: np.ndarray, th: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
+        if y.size == 0:  # another rank's (empty) share
+            return 0.0, np.zeros_like(y), np.zeros(len(th))
+        u = y.ravel()
+        g_u, g_th = like.loss_gradient(u, labels, th)
+        return like.loss(u, labels, th), g_u.reshape(y.shape), g_th
+
+    return adjoint.ObservedLossFunctional(inner, loss, like.names)
 
 
 def initial_condition_functional(

@@ -215,6 +215,9 @@ def float_tuple(names: tuple[str, ...]) -> Callable[[str], tuple[float, ...]]:
     return parse
 
 
+_GAUSSIAN_NOISE = "standard deviation σ of the i.i.d. Gaussian noise added to the data"
+
+
 @final
 @dataclass(frozen=True, kw_only=True)
 class Comparison:
@@ -230,6 +233,7 @@ class Comparison:
         plots: The comparison's figures.
         default_preset: The preset without ``--preset``.
         default_noise: σ without ``--noise``.
+        noise_help: What ``--noise`` means when it is not the σ of Gaussian noise (e.g. label noise).
         prog: The command in ``--help`` (default ``python -m comparisons.<name>``).
     """
 
@@ -241,6 +245,7 @@ class Comparison:
     plots: Plots | None = None
     default_preset: str = "default"
     default_noise: float = 0.0
+    noise_help: str | None = None
     prog: str | None = None
 
     def parser(self) -> argparse.ArgumentParser:
@@ -275,8 +280,8 @@ class Comparison:
             "--noise",
             type=non_negative_float,
             default=self.default_noise,
-            help=f"standard deviation σ of the i.i.d. Gaussian noise added to the data (default "
-            f"{self.default_noise:g})",
+            help=f"{self.noise_help or _GAUSSIAN_NOISE} "
+            f"(default {self.default_noise:g})",
         )
         p.add_argument(
             "--seeds",

@@ -18,6 +18,7 @@ from typing import Any, ClassVar, Literal, final
 
 import numpy as np
 
+from hybrid import PointProcessLikelihood, SegmentationLikelihood
 from inverse.problem import AbstractInverseProblem, Discretisation, FieldFunction
 
 
@@ -139,13 +140,14 @@ class AbstractMethod(abc.ABC):
     Class attributes:
         name: The name in ``--methods`` and reports.
         config_key: Which of a comparison's method configs this method reads.
-        likelihoods: The method fits data of a non-Gaussian likelihood (the problem's
-            ``likelihood()``, e.g. a point process), not only values by their squared error.
+        likelihoods: The non-Gaussian likelihoods (classes of the problem's ``likelihood()``,
+            e.g. a point process or segmentation masks) the method fits, beside values by their
+            squared error.
     """
 
     name: ClassVar[str]
     config_key: ClassVar[str]
-    likelihoods: ClassVar[bool] = False
+    likelihoods: ClassVar[tuple[type, ...]] = ()
 
     @abc.abstractmethod
     def refuse(self, problem: AbstractInverseProblem) -> str | None:
@@ -171,6 +173,18 @@ class AbstractMethod(abc.ABC):
         """``name`` or ``name(opt=value,...)``."""
         return method_label(self.name, self.options())
 
+    def refusal(self, problem: AbstractInverseProblem) -> str | None:
+        """Why this method cannot solve ``problem``: its own :meth:`refuse`, or data it does not fit."""
+        reason = self.refuse(problem)
+        likelihood = problem.likelihood()
+        if reason is None and likelihood is not None and not isinstance(likelihood, self.likelihoods):
+            kinds = {PointProcessLikelihood: "a point-process likelihood",
+                     SegmentationLikelihood: "segmentation masks"}
+            reason = (f"{self.name} fits observed values by their squared error"
+                      + "".join(f" or {kinds.get(c, c.__name__)}" for c in self.likelihoods)
+                      + f"; this problem's data are {problem.likelihood_name()}")
+        return reason
+
     def check(self, problem: AbstractInverseProblem, label: str | None = None) -> None:
         """Raise a one-line ``ValueError`` if this method cannot solve ``problem``.
 
@@ -178,10 +192,7 @@ class AbstractMethod(abc.ABC):
             problem: The problem.
             label: The name to give in the message (default :attr:`label`).
         """
-        reason = self.refuse(problem)
-        if reason is None and problem.likelihood() is not None and not self.likelihoods:
-            reason = (f"{self.name} fits observed values by their squared error; this problem's data "
-                      f"are {problem.likelihood_name()}")
+        reason = self.refusal(problem)
         if reason is not None:
             raise ValueError(f"{label or self.label} cannot solve {problem.name}: {reason}")
 

@@ -28,7 +28,7 @@ import dolfinx.fem
 from mpi4py import MPI
 
 import fem
-from hybrid import AbstractPDE, PointProcessLikelihood
+from hybrid import AbstractPDE, Likelihood, PointProcessLikelihood, SegmentationLikelihood
 
 FieldFunction = Callable[[np.ndarray], np.ndarray]
 """A function of space: points (N, gdim) -> values (N,)."""
@@ -320,18 +320,24 @@ class AbstractInverseProblem(abc.ABC):
         """
         return {}
 
-    def likelihood(self) -> PointProcessLikelihood | None:
+    def likelihood(self) -> Likelihood | None:
         """The data's likelihood when it is not Gaussian (None: u(x_dat) plus N(0, σ²) noise).
 
         A :class:`hybrid.PointProcessLikelihood`: the data are the particles of M snapshots of a
         Poisson point process with intensity u, sampled by :meth:`observe`; the network methods
-        minimise its negative log-likelihood, the report gives it as ``nll``.
+        minimise its negative log-likelihood, the report gives it as ``nll``. A
+        :class:`hybrid.SegmentationLikelihood`: the data are mask labels at ``x_dat``, its
+        thresholds are unknowns too (named in :attr:`unknowns` after the strong form's), and the
+        report gives the masks' loss and DICE.
         """
         return None
 
     def likelihood_name(self) -> str:
         """The data's kind in messages."""
-        return "the particles of a Poisson point process" if self.likelihood() is not None else "values"
+        like = self.likelihood()
+        if isinstance(like, PointProcessLikelihood):
+            return "the particles of a Poisson point process"
+        return "segmentation masks" if isinstance(like, SegmentationLikelihood) else "values"
 
     def observe(
         self, disc: Discretisation, u_true: np.ndarray, sigma: float, seed: int

@@ -7,7 +7,9 @@ Metrics are defined here once for every method and problem:
   problem's own ``field_metrics``;
 - ``u_rel_l2``: a network's u against the FEM solve at its *own* estimate (validation);
 - ``data_mse`` = mean_j (u(x_j) − d_j)² of the method's state at the observations, or, for a
-  point-process likelihood, ``nll`` = M∫u − Σ_k log u(x_k) at the particles;
+  point-process likelihood, ``nll`` = M∫u − Σ_k log u(x_k) at the particles, or, for
+  segmentation masks, ``seg_loss`` and ``dice[th_k]`` of the masks {u > th_k} (a network's u;
+  ``dice_fem[th_k]`` of the FEM solve at its estimate);
 - each method's diagnostics (gradient fidelity, solve counts, convergence).
 """
 
@@ -25,6 +27,7 @@ import numpy as np
 
 from fem.metrics import relative_l2_error
 from fem.parallel import print0
+from hybrid import SegmentationLikelihood
 from inverse.method import AbstractMethod, InverseData, InverseResult, RunOptions
 from inverse.outputs import RunFolder
 from inverse.problem import AbstractInverseProblem, Discretisation, Field, Theta, as_points
@@ -151,11 +154,33 @@ def evaluate(
     likelihood = problem.likelihood()
     if likelihood is None:
         metrics["data_mse"] = disc.global_mean((state(disc.x_dat) - data.u_obs) ** 2)
+    elif isinstance(likelihood, SegmentationLikelihood):
+        metrics.update(segmentation_metrics(likelihood, data, result, state(disc.x_dat)))
+        if result.u_is_network and bad is None:
+            # the masks of the FEM solve at the estimate: does u_NN's fit of the masks survive it?
+            u_fem = problem.forward(disc, result.estimate, disc.x_dat)
+            from_fem = segmentation_metrics(likelihood, data, result, u_fem)
+            metrics.update({k.replace("dice", "dice_fem", 1): v for k, v in from_fem.items()
+                            if k.startswith("dice")})
     else:
         metrics["nll"] = likelihood.nll(state(likelihood.x_quad), state(disc.x_dat))
     metrics.update(time_to_accuracy(problem, result.history))
     metrics.update(result.diagnostics)
     return metrics, notes
+
+
+def segmentation_metrics(likelihood: SegmentationLikelihood, data: InverseData, result: InverseResult,
+                         u: np.ndarray) -> dict[str, float]:
+    """``seg_loss`` and ``dice[<threshold>]`` of the masks {u > th_k} at the estimated thresholds.
+
+    Every rank holds every observation (a segmentation problem is not data-distributed).
+    """
+    estimate = result.estimate
+    assert not callable(estimate)
+    th = np.array([float(estimate[n]) for n in likelihood.names])
+    dice = likelihood.dice(u, data.u_obs, th)
+    return {"seg_loss": likelihood.loss(u, data.u_obs, th),
+            **{f"dice[{n}]": float(d) for n, d in zip(likelihood.names, dice, strict=True)}}
 
 
 def time_to_accuracy(

@@ -16,11 +16,13 @@ import numpy as np
 
 import adjoint
 import fem
+from hybrid import SegmentationLikelihood
 from inverse.adjoint_bridge import (
     AdjointConfig,
     coefficient_at,
     initial_condition_functional,
     reduced_functional,
+    segmentation_functional,
     state_at,
     transient_functional,
 )
@@ -44,6 +46,7 @@ class Adjoint(AbstractMethod):
 
     name: ClassVar[str] = "adjoint"
     config_key: ClassVar[str] = "adjoint"
+    likelihoods: ClassVar[tuple[type, ...]] = (SegmentationLikelihood,)  # with its thresholds as controls
     config: AdjointConfig = field(default_factory=AdjointConfig)
     optimizer: Literal["tao", "bnls", "gd"] = "tao"
     w_reg: float | None = None
@@ -116,10 +119,22 @@ class Adjoint(AbstractMethod):
         return self._result(opt, wall, theta={}, field=coefficient_at(rf, opt.m), u=state_at(rf, opt.m))
 
     def _run_scalars(self, problem: AbstractInverseProblem, data: InverseData) -> InverseResult:
-        """TAO on the named scalars of a transient problem; u is the FEM at the estimate."""
+        """TAO on the named scalars of a transient problem; u is the FEM at the estimate.
+
+        With segmentation masks as data, the controls are the strong form's scalars and the
+        masks' thresholds together (:func:`inverse.adjoint_bridge.segmentation_functional`).
+        """
         unknowns = problem.unknowns
         assert isinstance(unknowns, Scalars)
-        rf = transient_functional(problem, data.disc, data.u_obs, cfg=self.config)
+        rf: adjoint.TransientReducedFunctional | adjoint.ObservedLossFunctional
+        if isinstance(problem.likelihood(), SegmentationLikelihood):
+            rf = segmentation_functional(problem, data.disc, data.u_obs, cfg=self.config)
+            order = [unknowns.names.index(n) for n in rf.names]  # θ first, then the thresholds
+            unknowns = Scalars(names=rf.names, truth=tuple(unknowns.truth[i] for i in order),
+                               init=tuple(unknowns.init[i] for i in order),
+                               lower=tuple(unknowns.lower[i] for i in order) if unknowns.lower else ())
+        else:
+            rf = transient_functional(problem, data.disc, data.u_obs, cfg=self.config)
         root = rf.comm.rank == 0
         init = np.asarray(unknowns.init if root else (), dtype=np.float64)
         # Scalars' lower bounds are strict (rD > 0): TAO's are closed, so keep off them

@@ -45,7 +45,8 @@ class BiLO(AbstractMethod):
 
     name: ClassVar[str] = "bilo"
     config_key: ClassVar[str] = "bilo"
-    likelihoods: ClassVar[bool] = True
+    likelihoods: ClassVar[tuple[type, ...]] = (hybrid.PointProcessLikelihood,
+                                               hybrid.SegmentationLikelihood)
     config: hybrid.BiLOConfig = field(default_factory=hybrid.BiLOConfig)
     w_reg: float | None = None
     lr_theta: float | None = None

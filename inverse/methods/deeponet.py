@@ -20,7 +20,7 @@ import hybrid
 from hybrid.operator_training import invert_scalars
 from inverse.datasets import ParameterGrid
 from inverse.method import AbstractMethod, Cost, InverseData, InverseResult, RunOptions, Timer
-from inverse.methods.networks import strong_form
+from inverse.methods.networks import point_process, strong_form
 from inverse.methods.operator_data import costs, dataset_note, dataset_with_progress, torch_device
 from inverse.problem import AbstractInverseProblem, Field, Scalars, as_points
 
@@ -43,7 +43,8 @@ class DeepONet(AbstractMethod):
     dataset: str = "dense"
     cache: str = "results/cache"
     w_reg: float | None = None
-    likelihoods: ClassVar[bool] = True  # the scalars' inversion minimises a point process's NLL
+    # the scalars' inversion minimises a point process's NLL
+    likelihoods: ClassVar[tuple[type, ...]] = (hybrid.PointProcessLikelihood,)
 
     def refuse(self, problem: AbstractInverseProblem) -> str | None:
         """Needs named scalars, or a field of one variable of a stationary problem; and the data set."""
@@ -86,7 +87,7 @@ class DeepONet(AbstractMethod):
             p, history = invert_scalars(lambda X: lambda q: model(q, X)[0], x_dat, data.u_obs,
                                         np.array(unknowns.init, dtype=np.float64), names=names,
                                         like=next(model.parameters()), steps=cfg.invert_steps,
-                                        lr=cfg.lr_invert, name="DeepONet", likelihood=problem.likelihood(),
+                                        lr=cfg.lr_invert, name="DeepONet", likelihood=point_process(problem),
                                         log_every=cfg.log_every, time_offset=t_data + t_train,
                                         comm=observed_on)
         else:

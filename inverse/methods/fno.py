@@ -24,10 +24,11 @@ import torch
 from mpi4py import MPI
 from scipy.interpolate import RegularGridInterpolator
 
+from hybrid import PointProcessLikelihood
 from hybrid.fno import FNOConfig, GridFNO, grid_points, invert_fno, invert_fno_scalars, train_fno
 from inverse.datasets import ParameterGrid
 from inverse.method import AbstractMethod, Cost, InverseData, InverseResult, RunOptions, Timer
-from inverse.methods.networks import strong_form
+from inverse.methods.networks import point_process, strong_form
 from inverse.methods.operator_data import costs, dataset_note, dataset_with_progress, torch_device
 from inverse.problem import AbstractInverseProblem, Field, FieldFunction, Scalars, as_points
 
@@ -70,7 +71,8 @@ class FNO(AbstractMethod):
     dataset: str = "id"
     cache: str = "results/cache"
     w_reg: float | None = None
-    likelihoods: ClassVar[bool] = True  # the scalars' inversion minimises a point process's NLL
+    # the scalars' inversion minimises a point process's NLL
+    likelihoods: ClassVar[tuple[type, ...]] = (PointProcessLikelihood,)
 
     def refuse(self, problem: AbstractInverseProblem) -> str | None:
         """Needs a stationary problem: a field on a 1D or 2D grid, or scalars on an interval; the data set."""
@@ -167,7 +169,7 @@ class FNO(AbstractMethod):
         names = unknowns.names
         p, history = invert_fno_scalars(model, as_points(disc.x_dat), data.u_obs,
                                         np.array(unknowns.init, dtype=np.float64), cfg, names=names,
-                                        likelihood=problem.likelihood(), time_offset=t_data + t_train,
+                                        likelihood=point_process(problem), time_offset=t_data + t_train,
                                         comm=comm if disc.distributed and comm.size > 1 else None)
         wall = clock()
         p_tensor = torch.as_tensor(p, dtype=model.lower.dtype, device=model.lower.device).reshape(1, -1)

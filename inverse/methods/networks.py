@@ -9,7 +9,14 @@ from typing import Any
 
 import numpy as np
 
-from hybrid import AbstractFunctionPDE, AbstractPDE, CheckpointConfig, FitResult, RegularizerConfig
+from hybrid import (
+    AbstractFunctionPDE,
+    AbstractPDE,
+    CheckpointConfig,
+    FitResult,
+    PointProcessLikelihood,
+    RegularizerConfig,
+)
 from hybrid.checkpoint import digest
 from inverse.method import Cost, InverseData, InverseResult, RunOptions
 from inverse.problem import AbstractInverseProblem, Field, as_points
@@ -20,7 +27,9 @@ def fit_arguments(problem: AbstractInverseProblem, data: InverseData, options: R
     disc = data.disc
     theta0 = problem.theta_init()
     pde = strong_form(problem, data)
-    init = theta0(field_coordinates(pde, disc.x_res)) if callable(theta0) else dict(theta0)
+    # the strong form's unknowns; a segmentation's thresholds come with its likelihood
+    init = (theta0(field_coordinates(pde, disc.x_res)) if callable(theta0)
+            else {n: theta0[n] for n in pde.param_names})
     comm = disc.comm if disc.distributed and disc.comm.size > 1 else None
     return {
         "x_res": disc.x_res,
@@ -74,6 +83,13 @@ def shared_pretraining(
         data.cache[key] = pretrain()
     fit: FitResult = data.cache[key]
     return fit, float(fit.wall_s)
+
+
+def point_process(problem: AbstractInverseProblem) -> PointProcessLikelihood | None:
+    """The problem's point-process likelihood, or None (a method that fits no other kind has refused it)."""
+    like = problem.likelihood()
+    assert like is None or isinstance(like, PointProcessLikelihood)
+    return like
 
 
 def strong_form(problem: AbstractInverseProblem, data: InverseData) -> AbstractPDE:

@@ -45,7 +45,8 @@ class PINN(AbstractMethod):
 
     name: ClassVar[str] = "pinn"
     config_key: ClassVar[str] = "pinn"
-    likelihoods: ClassVar[bool] = True
+    likelihoods: ClassVar[tuple[type, ...]] = (hybrid.PointProcessLikelihood,
+                                               hybrid.SegmentationLikelihood)
     config: hybrid.PINNConfig = field(default_factory=hybrid.PINNConfig)
     w_dat: float | None = None
     w_reg: float | None = None
