@@ -304,3 +304,37 @@ def plot_segmentations(images: np.ndarray, inside: np.ndarray,
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return path
+
+
+def segmentation_outputs(problem: Any, disc: Any, results: dict[str, Any], out: Path, *, images: np.ndarray,
+                         stem: str) -> list[Path]:
+    """The truth's and each method's u(x, 1) (seed 0) as ParaView files and ``masks.png``. Collective.
+
+    For a transient 2D problem with segmentation masks at t = 1 on the P1 nodes of a window
+    (``disc.x_u``: every node at t = 1; ``disc.extra["inside"]``: the observed ones).
+    """
+    import dolfinx
+
+    from fem.points import dof_coordinates
+
+    V = dolfinx.fem.functionspace(disc.mesh.mesh, ("Lagrange", 1))
+    grid = type(disc.x_u)
+    nodes = grid(times=np.array([1.0]), space=dof_coordinates(V)[:, :2])
+    names = problem.likelihood().names
+    rows = {"truth": (problem.theta_true(), None)} | {label: (r.theta, r.u) for label, r in results.items()}
+    fields, functions = {}, []
+    for label, (theta, u_of) in rows.items():
+        ok = problem.inadmissible(theta, disc) is None
+        values = {}
+        for key, pts in (("png", disc.x_u), ("nodes", nodes)):
+            values[key] = (u_of(pts.points()) if u_of is not None else problem.forward(disc, theta, pts)
+                           if ok else np.full(len(pts.space), np.nan))
+        fields[label] = (values["png"], tuple(theta.get(n, np.nan) for n in names))
+        f = dolfinx.fem.Function(V, name=f"u1_{safe_name(label)}")
+        f.x.array[: len(values["nodes"])] = values["nodes"]
+        f.x.scatter_forward()
+        functions.append(f)
+    paths = write_functions(functions, out, stem)
+    if disc.comm.rank == 0:
+        paths.append(plot_segmentations(images, disc.extra["inside"], fields, out / "masks.png"))
+    return paths

@@ -149,3 +149,12 @@ def flip_near_edges(mask: np.ndarray, inside: np.ndarray, fraction: float,
     flip = edge & inside & (rng.uniform(size=m.shape) < fraction)
     noisy: np.ndarray = m ^ flip
     return noisy
+
+
+def image_function(V: Any, image: np.ndarray) -> Any:
+    """An image on the unit square's nodes as a Function of the DOLFINx space V (bilinear between them)."""
+    import dolfinx.fem
+
+    f = dolfinx.fem.Function(V)
+    f.interpolate(lambda x: bilinear(image, x[:2].T))
+    return f

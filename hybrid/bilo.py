@@ -153,7 +153,7 @@ class BiLO:
         cfg = self.config
 
         def step(k: int) -> dict[str, float]:
-            losses = residual_terms(model, d.x_res, run.n_res, with_rgrad=True)
+            losses = residual_terms(model, *run.residual_points("pretrain", k), with_rgrad=True)
             lower = losses["res"] + pc.w_rgrad * losses["rgrad"]
             lower = lower + _interface(run, losses, cfg.w_jump, cfg.w_djump)
             if d.x_ref is not None and d.u_ref is not None:
@@ -180,7 +180,7 @@ class BiLO:
         cfg = self.config
 
         def step(k: int) -> dict[str, float]:
-            losses = residual_terms(model, d.x_res, run.n_res, with_rgrad=True)
+            losses = residual_terms(model, *run.residual_points("finetune", k), with_rgrad=True)
             lower = losses["res"] + fc.w_rgrad * losses["rgrad"]
             lower = lower + _interface(run, losses, cfg.w_jump, cfg.w_djump)
             if d.x_bc is not None and d.u_bc is not None:

@@ -166,6 +166,11 @@ class PINNFinetuneConfig:
         return cls(steps=5)
 
 
+def _check_batch(batch: int | None) -> None:
+    if batch is not None and (not isinstance(batch, int) or batch < 1):
+        raise ValueError(f"res_batch must be a positive number of points or None, got {batch!r}")
+
+
 @dataclass(frozen=True, kw_only=True)
 class BiLOConfig:
     """Everything a BiLO run needs besides the problem and the data.
@@ -182,6 +187,10 @@ class BiLOConfig:
         w_jump, w_djump: Weights of the interface loss mean J² and of its θ-gradient loss
             mean Σ_p (∂J/∂θ_p)² in the lower level of both phases; used only when the problem
             has ``interface_points`` (the spec's jump + 0.1·djump).
+        res_batch: Residual points per step, drawn afresh from ``x_res`` at every step (the
+            authors' ``pde_batch_size``), or None: all of them. A large pool sampled in batches
+            keeps a network with fine features (e.g. Fourier features) from fitting the PDE at
+            a fixed point set only.
     """
 
     network: NetworkConfig = field(default_factory=NetworkConfig)
@@ -193,12 +202,14 @@ class BiLOConfig:
     w_bc: float = 1.0
     w_jump: float = 1.0
     w_djump: float = 0.1
+    res_batch: int | None = None
 
     def __post_init__(self) -> None:
         for name in ("w_bc", "w_jump", "w_djump"):
             value = getattr(self, name)
             if not (math.isfinite(value) and value >= 0):
                 raise ValueError(f"{name} must be finite and >= 0, got {value}")
+        _check_batch(self.res_batch)
 
     @classmethod
     def smoke(cls) -> BiLOConfig:
@@ -222,6 +233,7 @@ class PINNConfig:
             phases; used only when ``fit`` is given ``x_bc`` and ``u_bc``.
         w_jump: Weight of the interface loss mean J² in both phases (problems with
             ``interface_points`` only).
+        res_batch: Residual points per step, drawn afresh from ``x_res`` (see ``BiLOConfig``).
     """
 
     network: NetworkConfig = field(default_factory=NetworkConfig)
@@ -232,12 +244,14 @@ class PINNConfig:
     derivatives: Derivatives = "auto"
     w_bc: float = 1.0
     w_jump: float = 1.0
+    res_batch: int | None = None
 
     def __post_init__(self) -> None:
         for name in ("w_bc", "w_jump"):
             value = getattr(self, name)
             if not (math.isfinite(value) and value >= 0):
                 raise ValueError(f"{name} must be finite and >= 0, got {value}")
+        _check_batch(self.res_batch)
 
     @classmethod
     def smoke(cls) -> PINNConfig:

@@ -69,7 +69,7 @@ class PINN:
         w_jump = self.config.w_jump
 
         def step(k: int) -> dict[str, float]:
-            losses = residual_terms(model, d.x_res, run.n_res, with_rgrad=False)
+            losses = residual_terms(model, *run.residual_points("pretrain", k), with_rgrad=False)
             loss = losses["res"] + _interface(run, losses, w_jump)
             if d.x_ref is not None and d.u_ref is not None:
                 losses["ref"] = fit_term(model, d.x_ref, d.u_ref, run.n_ref)
@@ -94,7 +94,7 @@ class PINN:
         w_jump = self.config.w_jump
 
         def step(k: int) -> dict[str, float]:
-            losses = residual_terms(model, d.x_res, run.n_res, with_rgrad=False)
+            losses = residual_terms(model, *run.residual_points("finetune", k), with_rgrad=False)
             losses["data"] = run.data_term()
             loss = losses["res"] + _interface(run, losses, w_jump) + fc.w_dat * losses["data"]
             if d.x_bc is not None and d.u_bc is not None:

@@ -201,6 +201,15 @@ class Run:
         self.n_bc = self.dp.global_count(0 if d.x_bc is None else d.x_bc.shape[0])
         if min(self.n_res, self.n_dat) == 0:
             raise ValueError("x_res and x_dat must hold at least one point over all ranks")
+        self.seed = seed
+        batch = getattr(config, "res_batch", None)
+        self.batch_local: int | None = None
+        self.n_batch = self.n_res
+        if batch is not None and batch < self.n_res:
+            # each rank's share of a batch is in proportion to its points
+            n_local = d.x_res.shape[0]
+            self.batch_local = min(n_local, round(batch * n_local / self.n_res))
+            self.n_batch = self.dp.global_count(self.batch_local)
         if d.x_bc is not None and self.n_bc == 0:
             raise ValueError("x_bc must hold at least one point over all ranks when given")
         self.names = tuple(pde.param_names)
@@ -260,6 +269,20 @@ class Run:
                 self.last_checkpoint = Path(checkpoint.dir)
 
     # -- primitives -------------------------------------------------------------------------
+    def residual_points(self, phase: str, step: int) -> tuple[Tensor, int]:
+        """This step's residual points and their global count: all of ``x_res``, or a fresh batch.
+
+        A batch is drawn from a generator seeded by (seed, rank, phase, step), so a resumed run
+        draws the batches the uninterrupted one would have.
+        """
+        x = self.data.x_res
+        if self.batch_local is None:
+            return x, self.n_res
+        state = np.random.SeedSequence([self.seed, self.dp.rank, PHASES.index(phase), step]).generate_state(1)
+        gen = torch.Generator().manual_seed(int(state[0]))
+        idx = torch.randperm(x.shape[0], generator=gen)[: self.batch_local]
+        return x[idx.to(x.device)], self.n_batch
+
     def regularizer_points(self) -> tuple[Tensor, int, bool]:
         """(points, global count, in field coordinates) where the function's regulariser is evaluated."""
         if self.x_reg is not None:
