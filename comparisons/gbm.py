@@ -275,7 +275,12 @@ def plots(problem: AbstractInverseProblem, disc: Discretisation, results: dict[s
           out: Path) -> list[Path]:
     """``masks.png`` (tissue, u(x, 1) and mask contours per method) and ``gbm.xdmf`` + ``.bp`` of u(x, 1)."""
     assert isinstance(problem, GBMProblem)
-    return segmentation_outputs(problem, disc, results, out, images=problem.images, stem="gbm")
+    whole = mni152_slice(problem.z_mm)
+    i, j = whole.voxel(problem.center_mm)
+    h = problem.window_mm // 2
+    window = (i - h, j - h, problem.window_mm)
+    return segmentation_outputs(problem, disc, results, out, images=problem.images, stem="gbm",
+                                context=(tissue_images(whole, problem.p_gm)[0], window))
 # -
 
 

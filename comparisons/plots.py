@@ -268,7 +268,8 @@ def plot_initial_condition(problem: Any, disc: Any, results: dict[str, Any], out
 
 
 def plot_segmentations(images: np.ndarray, inside: np.ndarray,
-                       fields: Mapping[str, tuple[np.ndarray, tuple[float, ...]]], path: Path) -> Path:
+                       fields: Mapping[str, tuple[np.ndarray, tuple[float, ...]]], path: Path, *,
+                       context: tuple[np.ndarray, tuple[int, int, int]] | None = None) -> Path:
     """Tissue and u(x, 1) per row label with its mask contours {u = th_k} (the first entry is the truth).
 
     Args:
@@ -276,16 +277,25 @@ def plot_segmentations(images: np.ndarray, inside: np.ndarray,
         inside: (n + 1, n + 1) brain voxels.
         fields: label -> (u on the (n + 1)² voxels, x fastest ... as ``indexing="ij"``, thresholds).
         path: The PNG.
+        context: The whole slice's tissue image and the window in its voxels (i0, j0, size),
+            drawn first.
     """
     n1 = images.shape[1]
     labels = list(fields)
-    fig, axes = plt.subplots(1, len(labels) + 1, figsize=(3.2 * (len(labels) + 1), 3.4), squeeze=False)
+    extra = 2 if context is not None else 1
+    panels = len(labels) + extra
+    fig, axes = plt.subplots(1, panels, figsize=(3.2 * panels, 3.4), squeeze=False)
+    if context is not None:
+        whole, (i0, j0, size) = context
+        axes[0, 0].imshow(whole.T, origin="lower", cmap="gray")
+        axes[0, 0].add_patch(plt.Rectangle((i0, j0), size, size, fill=False, color="tab:red"))
+        axes[0, 0].set_title("slice and window", fontsize=9)
     ext = (0.0, 1.0, 0.0, 1.0)
-    axes[0, 0].imshow(images[0].T, origin="lower", extent=ext, cmap="gray")
-    axes[0, 0].set_title("tissue P = wm + 0.1 gm", fontsize=9)
+    axes[0, extra - 1].imshow(images[0].T, origin="lower", extent=ext, cmap="gray")
+    axes[0, extra - 1].set_title("tissue P = wm + 0.1 gm", fontsize=9)
     truth_u, truth_th = fields[labels[0]]
     grid = np.linspace(0, 1, n1)
-    for ax, label in zip(axes[0, 1:], labels, strict=True):
+    for ax, label in zip(axes[0, extra:], labels, strict=True):
         u, th = fields[label]
         shown = np.where(inside, np.asarray(u).reshape(n1, n1), np.nan)
         ax.imshow(shown.T, origin="lower", extent=ext, vmin=0, vmax=1, cmap="magma")
@@ -307,7 +317,8 @@ def plot_segmentations(images: np.ndarray, inside: np.ndarray,
 
 
 def segmentation_outputs(problem: Any, disc: Any, results: dict[str, Any], out: Path, *, images: np.ndarray,
-                         stem: str) -> list[Path]:
+                         stem: str, context: tuple[np.ndarray, tuple[int, int, int]] | None = None
+                         ) -> list[Path]:
     """The truth's and each method's u(x, 1) (seed 0) as ParaView files and ``masks.png``. Collective.
 
     For a transient 2D problem with segmentation masks at t = 1 on the P1 nodes of a window
@@ -336,5 +347,6 @@ def segmentation_outputs(problem: Any, disc: Any, results: dict[str, Any], out: 
         functions.append(f)
     paths = write_functions(functions, out, stem)
     if disc.comm.rank == 0:
-        paths.append(plot_segmentations(images, disc.extra["inside"], fields, out / "masks.png"))
+        paths.append(plot_segmentations(images, disc.extra["inside"], fields, out / "masks.png",
+                                        context=context))
     return paths
