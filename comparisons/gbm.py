@@ -205,11 +205,12 @@ class GBMProblem(AbstractInverseProblem):
 # The paper's network for GBM is not stated; here tanh, 4 × 64, on random Fourier features of
 # (t, x, y) with σ = 2: a plain tanh MLP does not learn the 2–3 mm fronts (pre-training MSE to the
 # FEM at the guess 3.4e-3 after 1,000 steps, against 9e-5 with the features; `default` set-up,
-# this CPU). Residual points: a batch of 3,000 from a pool of 20,000 at every step (the authors'
-# `pde_batch_size`; on a fixed set of 3,000 the Fourier network fits the PDE there only: u_rel_l2
-# 0.48). Adam: W 1e-3, θ and the thresholds 1e-3 (at the engine's 1e-2, seed 0, BiLO's rD ran to
-# 4: the lower level fell behind). The three PINN data weights (stripped in the paper) are 1, 10
-# and 100 on the masks' loss. Pre-training fits the FEM solution at the guess.
+# this CPU, development runs). Residual points: a batch of 3,000 from a pool of 20,000 at every
+# step (the authors' `pde_batch_size`; on a fixed set of 3,000 the Fourier network fits the PDE
+# there only: u_rel_l2 0.48). Adam: W 1e-3, θ and the thresholds 1e-3 (at the engine's 1e-2,
+# seed 0, BiLO's rD ran to 4: the lower level fell behind). The three PINN data weights (stripped
+# in the paper) are 1, 10 and 100 on the masks' loss. Pre-training fits the FEM solution at the
+# guess.
 
 # +
 
