@@ -10,13 +10,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import ClassVar, Literal, final
+from typing import Any, ClassVar, Literal, final
 
 import numpy as np
 
 import adjoint
 import fem
 from hybrid import SegmentationLikelihood
+from hybrid.training import DivergenceError
 from inverse.adjoint_bridge import (
     AdjointConfig,
     coefficient_at,
@@ -114,7 +115,7 @@ class Adjoint(AbstractMethod):
             )
         else:
             bounds = f.bounds if f.adjoint_map == "identity" and f.bounds is not None else (None, None)
-            opt = adjoint.minimize_tao(rf, m0, self._tao(bounds[0], bounds[1]))
+            opt = minimize(rf, m0, self._tao(bounds[0], bounds[1]))
         wall = clock()
         return self._result(opt, wall, theta={}, field=coefficient_at(rf, opt.m), u=state_at(rf, opt.m))
 
@@ -141,7 +142,7 @@ class Adjoint(AbstractMethod):
         lower = np.array([-np.inf if lo is None else lo + 1e-8 * max(1.0, abs(lo)) for lo in unknowns.lower]
                          or [-np.inf] * len(unknowns.names))
         clock = Timer()
-        opt = adjoint.minimize_tao(rf, init, self._tao(), bounds=(lower[: rf.n_local], None))
+        opt = minimize(rf, init, self._tao(), bounds=(lower[: rf.n_local], None))
         wall = clock()
         theta = rf.scalars(opt.m)
         result = self._result(opt, wall, theta=theta, field=None, u=None)
@@ -160,7 +161,7 @@ class Adjoint(AbstractMethod):
         gdim = rf.mesh.geometry.dim
         m0 = rf.initial_from(lambda x: np.asarray(init(np.ascontiguousarray(x[:gdim].T)), dtype=np.float64))
         clock = Timer()
-        opt = adjoint.minimize_tao(rf, m0, self._tao())
+        opt = minimize(rf, m0, self._tao())
         wall = clock()
         u0 = rf.initial_function(opt.m)
         evaluate = fem.PointEvaluator  # the estimate as a function of points (collective when called)
@@ -190,3 +191,25 @@ class Adjoint(AbstractMethod):
             },
             notes=(opt.reason,),
         )
+
+
+def minimize(rf: adjoint.AbstractReducedFunctional, m0: Any, config: adjoint.TaoConfig,
+             **kwargs: Any) -> adjoint.OptimizationResult:
+    """:func:`adjoint.minimize_tao`, with a failed forward solve at a trial point as a one-line error.
+
+    TAO wraps an exception of its callbacks in a ``PETSc.Error``; a forward solve that failed at
+    a point its line search tried (e.g. Newton at too large a rate over too long a time step)
+    is reported as a :class:`hybrid.DivergenceError` naming that solve.
+
+    Raises:
+        hybrid.DivergenceError: the state equation could not be solved at a trial point.
+    """
+    from petsc4py import PETSc  # after ``adjoint`` has loaded MPI and PETSc
+
+    try:
+        return adjoint.minimize_tao(rf, m0, config, **kwargs)
+    except PETSc.Error as exc:
+        cause = exc.__cause__
+        if isinstance(cause, RuntimeError) and "did not converge" in str(cause):
+            raise DivergenceError(f"adjoint (TAO): a trial point's forward solve failed: {cause}") from exc
+        raise

@@ -163,3 +163,17 @@ def test_bad_flags_are_refused_in_one_line(capsys):
             gbm.main(["--preset", "smoke", *argv])
         err = capsys.readouterr().err
         assert "Traceback" not in err and words in err.strip().splitlines()[-1], (argv, err)
+
+
+def test_a_failed_forward_solve_at_a_tao_trial_point_is_a_one_line_error():
+    # 5 BDF2 steps of 0.2: at the line search's first trial (rρ ≈ 2.3) Newton diverges
+    from hybrid.training import DivergenceError
+    from inverse import AdjointConfig, make_data
+    from inverse.methods.adjoint import Adjoint
+
+    problem = gbm.GBMProblem(window_mm=20, steps=5, n_res=20)
+    disc = problem.discretise(MPI.COMM_WORLD)
+    data = make_data(problem, disc, noise=0.01, seed=0)
+    with pytest.raises(DivergenceError, match=r"a trial point's forward solve failed") as info:
+        Adjoint(config=AdjointConfig(max_iter=5)).solve(problem, data)
+    assert "\n" not in str(info.value)
