@@ -327,10 +327,10 @@ def segmentation_outputs(problem: Any, disc: Any, results: dict[str, Any], out: 
     import dolfinx
 
     from fem.points import dof_coordinates
+    from inverse.problem import SpaceTimeGrid
 
     V = dolfinx.fem.functionspace(disc.mesh.mesh, ("Lagrange", 1))
-    grid = type(disc.x_u)
-    nodes = grid(times=np.array([1.0]), space=dof_coordinates(V)[:, :2])
+    nodes = SpaceTimeGrid(times=np.array([1.0]), space=dof_coordinates(V)[:, :2])
     names = problem.likelihood().names
     rows = {"truth": (problem.theta_true(), None)} | {label: (r.theta, r.u) for label, r in results.items()}
     fields, functions = {}, []

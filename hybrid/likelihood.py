@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import final
+from typing import ClassVar, final
 
 import numpy as np
 import torch
@@ -24,6 +24,9 @@ class PointProcessLikelihood:
         w_quad: Their weights (n_q,).
         snapshots: M.
     """
+
+    kind: ClassVar[str] = "the particles of a Poisson point process"
+    """What the data are, in messages."""
 
     x_quad: np.ndarray
     w_quad: np.ndarray
@@ -84,6 +87,9 @@ class SegmentationLikelihood:
         sharpness: s of the smoothed mask.
     """
 
+    kind: ClassVar[str] = "segmentation masks"
+    """What the data are, in messages."""
+
     names: tuple[str, ...]
     init: tuple[float, ...]
     sharpness: float = 20.0
@@ -113,20 +119,23 @@ class SegmentationLikelihood:
         m = np.asarray(masks) > 0.5
         return np.sum([m[i] * 2**i for i in range(len(self.names))], axis=0).astype(float)
 
-    def loss(self, u: np.ndarray, labels: np.ndarray, thresholds: np.ndarray) -> float:
-        """L at the state u (n,) at the observation points (one rank holding all of them)."""
+    def _smoothed(self, u: np.ndarray, labels: np.ndarray,
+                  thresholds: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(masks (K, n), smoothed masks σ(s(u − th_k)) (K, n), Σ_j m_kj² (K, 1), at least 1)."""
         m = self.masks(labels)
         th = np.asarray(thresholds, dtype=float)[:, None]
         pred = 0.5 * (1 + np.tanh(0.5 * self.sharpness * (np.asarray(u)[None, :] - th)))
-        return float(np.sum(np.sum((pred - m) ** 2, axis=1) / np.maximum(np.sum(m**2, axis=1), 1.0)))
+        return m, pred, np.maximum(np.sum(m**2, axis=1), 1.0)[:, None]
+
+    def loss(self, u: np.ndarray, labels: np.ndarray, thresholds: np.ndarray) -> float:
+        """L at the state u (n,) at the observation points (one rank holding all of them)."""
+        m, pred, positives = self._smoothed(u, labels, thresholds)
+        return float(np.sum((pred - m) ** 2 / positives))
 
     def loss_gradient(self, u: np.ndarray, labels: np.ndarray,
                       thresholds: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(∂L/∂u (n,), ∂L/∂th (K,)) at the state u (n,): for an adjoint of the observation map."""
-        m = self.masks(labels)
-        th = np.asarray(thresholds, dtype=float)[:, None]
-        pred = 0.5 * (1 + np.tanh(0.5 * self.sharpness * (np.asarray(u)[None, :] - th)))
-        positives = np.maximum(np.sum(m**2, axis=1), 1.0)[:, None]
+        m, pred, positives = self._smoothed(u, labels, thresholds)
         scale = 2 * (pred - m) * self.sharpness * pred * (1 - pred) / positives
         return scale.sum(axis=0), -scale.sum(axis=1)
 

@@ -319,15 +319,16 @@ class Run:
         return interface_terms(self.model, self.x_int, self.n_int, with_jgrad=with_jgrad)
 
     def theta_row(self) -> dict[str, float]:
-        """θ as ``{"theta_<name>": value}`` (empty for function unknowns)."""
-        if self.model.theta is None:
-            return {}
-        values = self.model.theta.detach().cpu()
-        row = {f"theta_{n}": float(v) for n, v in zip(self.names, values, strict=True)}
+        """:meth:`theta_values` as ``{"theta_<name>": value}``."""
+        return {f"theta_{n}": v for n, v in self.theta_values().items()}
+
+    def theta_values(self) -> dict[str, float]:
+        """θ (none for function unknowns) and the likelihood's own unknowns, by name."""
+        out = {} if self.model.theta is None else {
+            n: float(v) for n, v in zip(self.names, self.model.theta.detach().cpu(), strict=True)}
         for p in self.observation_parameters():
-            values = p.detach().cpu()
-            row.update({f"theta_{n}": float(v) for n, v in zip(self.obs_names, values, strict=True)})
-        return row
+            out.update({n: float(v) for n, v in zip(self.obs_names, p.detach().cpu(), strict=True)})
+        return out
 
     def update(self, groups: list[Group], losses: dict[str, Tensor], *, phase: str,
                step: int) -> tuple[dict[str, float], list[list[Tensor]]]:
@@ -427,12 +428,8 @@ class Run:
         """Write the history (rank 0, if ``out_dir``) and build the result."""
         if self.out_dir is not None and self.dp.rank == 0:
             self.history.write(self.out_dir)
-        theta = {} if self.model.theta is None else {
-            n: float(v) for n, v in zip(self.names, self.model.theta.detach().cpu(), strict=True)}
-        for p in self.observation_parameters():
-            theta.update({n: float(v) for n, v in zip(self.obs_names, p.detach().cpu(), strict=True)})
         n_ft = self.finetune_steps_run
-        return FitResult(theta=theta, history=self.history.rows,
+        return FitResult(theta=self.theta_values(), history=self.history.rows,
                          wall_s=self.elapsed_before + time.perf_counter() - self.t0,
                          steps=self.phase_step.get("finetune", 0),
                          pretrain_steps=self.phase_step.get("pretrain", 0),

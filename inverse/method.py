@@ -18,7 +18,7 @@ from typing import Any, ClassVar, Literal, final
 
 import numpy as np
 
-from hybrid import PointProcessLikelihood, SegmentationLikelihood
+from hybrid import Likelihood
 from inverse.problem import AbstractInverseProblem, Discretisation, FieldFunction
 
 
@@ -147,7 +147,7 @@ class AbstractMethod(abc.ABC):
 
     name: ClassVar[str]
     config_key: ClassVar[str]
-    likelihoods: ClassVar[tuple[type, ...]] = ()
+    likelihoods: ClassVar[tuple[type[Likelihood], ...]] = ()
 
     @abc.abstractmethod
     def refuse(self, problem: AbstractInverseProblem) -> str | None:
@@ -178,10 +178,8 @@ class AbstractMethod(abc.ABC):
         reason = self.refuse(problem)
         likelihood = problem.likelihood()
         if reason is None and likelihood is not None and not isinstance(likelihood, self.likelihoods):
-            kinds = {PointProcessLikelihood: "a point-process likelihood",
-                     SegmentationLikelihood: "segmentation masks"}
             reason = (f"{self.name} fits observed values by their squared error"
-                      + "".join(f" or {kinds.get(c, c.__name__)}" for c in self.likelihoods)
+                      + "".join(f" or {c.kind}" for c in self.likelihoods)
                       + f"; this problem's data are {problem.likelihood_name()}")
         return reason
 

@@ -28,7 +28,7 @@ import dolfinx.fem
 from mpi4py import MPI
 
 import fem
-from hybrid import AbstractPDE, Likelihood, PointProcessLikelihood, SegmentationLikelihood
+from hybrid import AbstractPDE, Likelihood
 
 FieldFunction = Callable[[np.ndarray], np.ndarray]
 """A function of space: points (N, gdim) -> values (N,)."""
@@ -335,9 +335,7 @@ class AbstractInverseProblem(abc.ABC):
     def likelihood_name(self) -> str:
         """The data's kind in messages."""
         like = self.likelihood()
-        if isinstance(like, PointProcessLikelihood):
-            return "the particles of a Poisson point process"
-        return "segmentation masks" if isinstance(like, SegmentationLikelihood) else "values"
+        return "values" if like is None else like.kind
 
     def observe(
         self, disc: Discretisation, u_true: np.ndarray, sigma: float, seed: int

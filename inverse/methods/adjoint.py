@@ -16,7 +16,7 @@ import numpy as np
 
 import adjoint
 import fem
-from hybrid import SegmentationLikelihood
+from hybrid import Likelihood, SegmentationLikelihood
 from hybrid.training import DivergenceError
 from inverse.adjoint_bridge import (
     AdjointConfig,
@@ -47,7 +47,8 @@ class Adjoint(AbstractMethod):
 
     name: ClassVar[str] = "adjoint"
     config_key: ClassVar[str] = "adjoint"
-    likelihoods: ClassVar[tuple[type, ...]] = (SegmentationLikelihood,)  # with its thresholds as controls
+    # segmentation masks, with their thresholds as further controls
+    likelihoods: ClassVar[tuple[type[Likelihood], ...]] = (SegmentationLikelihood,)
     config: AdjointConfig = field(default_factory=AdjointConfig)
     optimizer: Literal["tao", "bnls", "gd"] = "tao"
     w_reg: float | None = None

@@ -45,7 +45,7 @@ class BiLO(AbstractMethod):
 
     name: ClassVar[str] = "bilo"
     config_key: ClassVar[str] = "bilo"
-    likelihoods: ClassVar[tuple[type, ...]] = (hybrid.PointProcessLikelihood,
+    likelihoods: ClassVar[tuple[type[hybrid.Likelihood], ...]] = (hybrid.PointProcessLikelihood,
                                                hybrid.SegmentationLikelihood)
     config: hybrid.BiLOConfig = field(default_factory=hybrid.BiLOConfig)
     w_reg: float | None = None

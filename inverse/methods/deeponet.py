@@ -44,7 +44,7 @@ class DeepONet(AbstractMethod):
     cache: str = "results/cache"
     w_reg: float | None = None
     # the scalars' inversion minimises a point process's NLL
-    likelihoods: ClassVar[tuple[type, ...]] = (hybrid.PointProcessLikelihood,)
+    likelihoods: ClassVar[tuple[type[hybrid.Likelihood], ...]] = (hybrid.PointProcessLikelihood,)
 
     def refuse(self, problem: AbstractInverseProblem) -> str | None:
         """Needs named scalars, or a field of one variable of a stationary problem; and the data set."""

@@ -24,7 +24,7 @@ import torch
 from mpi4py import MPI
 from scipy.interpolate import RegularGridInterpolator
 
-from hybrid import PointProcessLikelihood
+from hybrid import Likelihood, PointProcessLikelihood
 from hybrid.fno import FNOConfig, GridFNO, grid_points, invert_fno, invert_fno_scalars, train_fno
 from inverse.datasets import ParameterGrid
 from inverse.method import AbstractMethod, Cost, InverseData, InverseResult, RunOptions, Timer
@@ -72,7 +72,7 @@ class FNO(AbstractMethod):
     cache: str = "results/cache"
     w_reg: float | None = None
     # the scalars' inversion minimises a point process's NLL
-    likelihoods: ClassVar[tuple[type, ...]] = (PointProcessLikelihood,)
+    likelihoods: ClassVar[tuple[type[Likelihood], ...]] = (PointProcessLikelihood,)
 
     def refuse(self, problem: AbstractInverseProblem) -> str | None:
         """Needs a stationary problem: a field on a 1D or 2D grid, or scalars on an interval; the data set."""

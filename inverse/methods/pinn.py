@@ -45,7 +45,7 @@ class PINN(AbstractMethod):
 
     name: ClassVar[str] = "pinn"
     config_key: ClassVar[str] = "pinn"
-    likelihoods: ClassVar[tuple[type, ...]] = (hybrid.PointProcessLikelihood,
+    likelihoods: ClassVar[tuple[type[hybrid.Likelihood], ...]] = (hybrid.PointProcessLikelihood,
                                                hybrid.SegmentationLikelihood)
     config: hybrid.PINNConfig = field(default_factory=hybrid.PINNConfig)
     w_dat: float | None = None
