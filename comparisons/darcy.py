@@ -18,9 +18,10 @@
 #
 # with $\Omega = (0,1)^2$ on a 50×50 P1 mesh unless `--mesh` is given. The truth is
 # $a^\dagger = 12$ where $\psi > 0$ and $3$ elsewhere, for a Gaussian random field $\psi$
-# (squared-exponential covariance, σ = 1, ℓ = 0.1); the initial guess is
-# $a_0 = 9\,\mathrm{sigmoid}(\psi_0) + 3$ for an independent $\psi_0$. Data: $u$ at every
-# mesh node (noise optional).
+# (`--law se`: squared-exponential covariance, σ = 1, ℓ = 0.1 unless `--grf-length`; `--law pino`:
+# the PINO/FNO law $\psi \sim N(0, (-\Delta + 9I)^{-2})$); the initial guess is
+# $a_0 = 9\,\mathrm{sigmoid}(\psi_0) + 3$ for an independent $\psi_0$ of the same law. Data: $u$ at
+# every mesh node (noise optional).
 #
 # BiLO represents the unknown as $f_V = 9\,\mathrm{sigmoid}(\mathrm{MLP}_V) + 3$ and the
 # solution as $u(x, z; W)$ with $z = f_V(x)$ embedded (paper eqs. 13–15); lower level:
@@ -34,10 +35,11 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from functools import cached_property, partial
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from fem import _loader as _loader  # noqa: F401  (MPI before dolfinx)
 
@@ -53,7 +55,16 @@ import hybrid
 from comparisons.pdes import DarcyPDE
 from comparisons.plots import field_outputs
 from hybrid.geometry import DistanceFunction
-from inverse import AdjointConfig, Comparison, Discretisation, Field, PriorSamples, Study, ThresholdAccuracy
+from inverse import (
+    AdjointConfig,
+    Comparison,
+    Discretisation,
+    Field,
+    PriorSamples,
+    RelativeSquaredError,
+    Study,
+    ThresholdAccuracy,
+)
 from inverse.cli import non_negative_int, positive_float
 from inverse.problem import AbstractInverseProblem
 
@@ -62,9 +73,15 @@ LO, HI, THRESHOLD = 3.0, 12.0, 7.5
 
 # ## The problem, declared once
 #
-# The coefficient error and the accuracy are integrals by the mesh's quadrature against the
-# exact two-valued truth. The GRF is a closed-form function of position
-# (`fem.GaussianRandomField`): the same draw on any domain and any number of ranks.
+# The coefficient errors (relative L2, and its square `field_rel_sq`) and the accuracy are
+# integrals by the mesh's quadrature against the exact two-valued truth. Both laws are
+# closed-form functions of position (`fem.GaussianRandomField`, `fem.EllipticRandomField`): the
+# same draw on any domain and any number of ranks.
+#
+# The paper's "1.3 %" is most plausibly the relative *squared* error: with 98 % accuracy the
+# misclassified 2 % of the area carries |a − a†| up to 9, so ‖a − a†‖²/‖a†‖² is up to
+# 0.02·81/76.5 ≈ 0.021 (‖a†‖² ≈ 76.5 when half the area is 12), and 0.013 fits it, while a relative
+# L2 error of 0.013 would allow at most 0.02 % of the area misclassified.
 
 # +
 
@@ -76,7 +93,9 @@ class DarcyProblem(AbstractInverseProblem):
         cells: Cells per side of the unit square (when ``mesh_path`` is None).
         mesh_path: A 2D mesh file (gmsh .msh with tags, XDMF, anything meshio reads).
         dirichlet_tags: Facet tags of Γ_D (None: the whole boundary).
-        grf_seed, grf_sigma, grf_length: The GRF ψ of the truth (ψ0 of the guess: seed + 7919).
+        law: ``"se"``: ψ a squared-exponential GRF; ``"pino"``: ψ ~ N(0, (−Δ + 9I)⁻²) (PINO's law).
+        grf_seed, grf_sigma, grf_length: The field ψ of the truth (ψ0 of the guess: seed + 7919);
+            its σ (mean pointwise for ``pino``) and ℓ (``se`` only).
         quadrature_degree: Quadrature of the coefficient error.
         operator_samples, ood_length: The FNO's data sets: the truth's law ("id"), and at ℓ = ood_length.
     """
@@ -84,6 +103,7 @@ class DarcyProblem(AbstractInverseProblem):
     cells: int = 50
     mesh_path: str | None = None
     dirichlet_tags: tuple[int, ...] | None = None
+    law: Literal["se", "pino"] = "se"
     grf_seed: int = 4
     grf_sigma: float = 1.0
     grf_length: float = 0.1
@@ -95,15 +115,22 @@ class DarcyProblem(AbstractInverseProblem):
     pde = DarcyPDE(lo=LO, hi=HI)
     unknowns = Field(name="a", regularizer="tv", tv_eps=1e-2, adjoint_map="sigmoid", bounds=(LO, HI),
                      truth_element=("DG", 0))
-    published = {"BiLO (paper §3.6)": {"field_rel_l2": 0.013, "accuracy": 0.98},
+    # the paper's 1.3 % read as the relative squared error (see above); PINO's metric is not stated
+    published = {"BiLO (paper §3.6, 1.3 % read as squared)": {"field_rel_sq": 0.013, "accuracy": 0.98},
                  "PINO (Li et al., quoted in the paper)": {"field_rel_l2": 0.0229, "accuracy": 0.971}}
-    field_metrics = (ThresholdAccuracy(threshold=THRESHOLD),)
+    field_metrics = (ThresholdAccuracy(threshold=THRESHOLD), RelativeSquaredError())
+
+    def field_law(self, seed: int, ell: float | None = None) -> Callable[[np.ndarray], np.ndarray]:
+        """ψ of this law (or the SE law at ℓ = ``ell``) for a seed."""
+        if self.law == "pino" and ell is None:
+            return fem.EllipticRandomField(dim=2, alpha=2.0, tau=3.0, sigma=self.grf_sigma, seed=seed)
+        return fem.GaussianRandomField(dim=2, sigma=self.grf_sigma, length_scale=ell or self.grf_length,
+                                       seed=seed)
 
     @cached_property
-    def grfs(self) -> list[fem.GaussianRandomField]:
+    def grfs(self) -> list[Callable[[np.ndarray], np.ndarray]]:
         """ψ (truth) and ψ0 (initial guess)."""
-        return [fem.GaussianRandomField(dim=2, sigma=self.grf_sigma, length_scale=self.grf_length, seed=s)
-                for s in (self.grf_seed, self.grf_seed + 7919)]
+        return [self.field_law(s) for s in (self.grf_seed, self.grf_seed + 7919)]
 
     def mesh(self, comm: MPI.Comm, cells: int | None = None) -> fem.MeshData:
         """The unit square, or the mesh file."""
@@ -127,9 +154,8 @@ class DarcyProblem(AbstractInverseProblem):
         return LO + (HI - LO) / (1.0 + np.exp(-self.grfs[1](np.asarray(x)[:, :2])))
 
     def sample_prior(self, rng: np.random.Generator, ell: float | None = None) -> Any:
-        """A field of the truth's law (or at another ℓ): 12 where a fresh GRF ψ is > 0, else 3."""
-        psi = fem.GaussianRandomField(dim=2, sigma=self.grf_sigma, length_scale=ell or self.grf_length,
-                                      seed=int(rng.integers(2**31)))
+        """A field of the truth's law (or the SE law at ℓ): 12 where a fresh ψ is > 0, else 3."""
+        psi = self.field_law(int(rng.integers(2**31)), ell)
         return lambda x: np.where(psi(np.asarray(x)[:, :2]) > 0, HI, LO)
 
     def operator_datasets(self) -> dict[str, PriorSamples]:
@@ -159,8 +185,10 @@ class DarcyProblem(AbstractInverseProblem):
     def describe(self) -> str:
         """The set-up in words."""
         mesh = self.mesh_path or f"unit square {self.cells}×{self.cells}"
-        return (f"truth a = {HI:g} where ψ > 0 else {LO:g}, ψ a GRF (σ = {self.grf_sigma}, "
-                f"ℓ = {self.grf_length}, seed {self.grf_seed}); initial guess 9·sigmoid(ψ0) + 3; f = 1; "
+        law = (f"N(0, (−Δ + 9I)⁻²) (PINO's law, mean σ = {self.grf_sigma}" if self.law == "pino"
+               else f"GRF (σ = {self.grf_sigma}, ℓ = {self.grf_length}")
+        return (f"truth a = {HI:g} where ψ > 0 else {LO:g}, ψ ~ {law}, seed {self.grf_seed}); "
+                f"initial guess 9·sigmoid(ψ0) + 3, ψ0 of the same law; f = 1; "
                 f"u = 0 on {self.dirichlet_tags or 'all of ∂Ω'}; data at all nodes of the {mesh} mesh")
 # -
 
@@ -194,20 +222,26 @@ PRESETS = {
 
 
 def add_flags(p: argparse.ArgumentParser) -> None:
-    """--mesh, --dirichlet-tags, --cells, --grf-seed, --grf-length."""
+    """--mesh, --dirichlet-tags, --cells, --law, --grf-seed, --grf-length."""
     p.add_argument("--mesh", default=None, help="a 2D mesh file: gmsh .msh (physical tags kept), XDMF, "
                    "or anything meshio reads (default: the unit square, --cells per side)")
     p.add_argument("--dirichlet-tags", default=None,
                    help="comma-separated facet tags carrying u = 0 (default: the whole boundary)")
     p.add_argument("--cells", type=int, default=None, help="cells per side of the unit square (default 50)")
+    p.add_argument("--law", choices=("se", "pino"), default="se",
+                   help="law of ψ and ψ0: 'se' a squared-exponential GRF (ℓ = --grf-length), 'pino' "
+                   "N(0, (−Δ + 9I)⁻²) with Neumann modes, the PINO/FNO Darcy law (default se)")
     p.add_argument("--grf-seed", type=non_negative_int, default=4, help="seed of the true ψ (ψ0: seed+7919)")
     p.add_argument("--grf-length", type=positive_float, default=None,
-                   help="correlation length ℓ of ψ and ψ0 (default 0.1): larger ℓ, larger inclusions")
+                   help="correlation length ℓ of ψ and ψ0 under --law se (default 0.1): larger ℓ, "
+                   "larger inclusions")
 
 
 def apply_flags(s: Study, args: argparse.Namespace) -> Study:
     """The study with the flags applied; every bad value is a ``ValueError`` (a usage error)."""
-    over: dict[str, Any] = {"grf_seed": args.grf_seed, "mesh_path": args.mesh}
+    over: dict[str, Any] = {"grf_seed": args.grf_seed, "mesh_path": args.mesh, "law": args.law}
+    if args.law == "pino" and args.grf_length is not None:
+        raise ValueError("--grf-length sets the SE law's ℓ; --law pino has none (its τ = 3 is PINO's)")
     if args.mesh is not None and not Path(args.mesh).exists():
         raise ValueError(f"--mesh {args.mesh}: no such file")
     if args.dirichlet_tags is not None:

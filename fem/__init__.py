@@ -39,4 +39,5 @@ from fem.points import grid_points as grid_points
 from fem.points import quadrature_points as quadrature_points
 from fem.points import sample_boundary as sample_boundary
 from fem.points import sample_interior as sample_interior
+from fem.random_fields import EllipticRandomField as EllipticRandomField
 from fem.random_fields import GaussianRandomField as GaussianRandomField

@@ -74,3 +74,75 @@ class GaussianRandomField:
     def as_interpolant(self) -> Callable[[np.ndarray], np.ndarray]:
         """A callable in DOLFINx's ``Function.interpolate`` convention: x of shape (3, N) -> (N,)."""
         return lambda x: self(np.asarray(x).T)
+
+
+@dataclass(frozen=True, kw_only=True)
+class EllipticRandomField:
+    """A seeded draw of ψ ~ N(0, (−Δ + τ²I)^(−α)) on the unit square (or interval, or cube).
+
+    The law of the PINO/FNO Darcy data (Li et al. 2021; α = 2, τ = 3), drawn, like theirs, in the
+    Neumann eigenbasis of −Δ on (0, 1)^d and with the constant mode removed::
+
+        ψ(x) = c Σ_{k ≠ 0} ξ_k (π²|k|² + τ²)^(−α/2) Π_i e_{k_i}(x_i),  ξ_k ~ N(0, 1),
+
+    with e_0 = 1 and e_j(s) = √2 cos(jπs) orthonormal on (0, 1), k in {0, …, n_modes − 1}^d. The
+    constant c makes the mean pointwise variance over (0, 1)^d equal to σ² (thresholding ψ at 0
+    does not depend on c; a sigmoid of ψ does). A closed-form function of x like
+    :class:`GaussianRandomField`: the same draw on every mesh and rank count; outside (0, 1)^d it
+    continues as the even, 2-periodic extension.
+
+    Attributes:
+        dim: Spatial dimension of the points it is evaluated at.
+        alpha: Exponent α of the covariance operator (smoothness).
+        tau: τ: the inverse length scale.
+        sigma: Mean pointwise standard deviation σ.
+        seed: Seed of the draw.
+        n_modes: Modes per dimension (the variance beyond them decays like k^(−2α)).
+    """
+
+    dim: int
+    alpha: float = 2.0
+    tau: float = 3.0
+    sigma: float = 1.0
+    seed: int = 0
+    n_modes: int = 64
+
+    def __post_init__(self) -> None:
+        if self.dim not in (1, 2, 3):
+            raise ValueError(f"field dimension must be 1, 2 or 3, got {self.dim}")
+        values = (self.alpha, self.tau, self.sigma)
+        if not all(np.isfinite(v) and v > 0 for v in values):
+            raise ValueError(f"the field needs alpha, tau, sigma > 0, got {values}")
+        if self.n_modes < 2:
+            raise ValueError(f"n_modes must be >= 2, got {self.n_modes}")
+
+    def coefficients(self) -> np.ndarray:
+        """c ξ_k (π²|k|² + τ²)^(−α/2), shape (n_modes,)*dim, the (0, …, 0) entry zero."""
+        k = np.arange(self.n_modes, dtype=float)
+        k2 = sum(np.meshgrid(*([k**2] * self.dim), indexing="ij"))
+        std = (np.pi**2 * k2 + self.tau**2) ** (-self.alpha / 2)
+        std.flat[0] = 0.0
+        xi = np.random.default_rng(self.seed).standard_normal(std.shape)
+        # the eigenfunctions are orthonormal, so the mean variance over (0,1)^d is Σ std²
+        return cast(np.ndarray, self.sigma / np.sqrt(np.sum(std**2)) * std * xi)
+
+    def __call__(self, points: np.ndarray) -> np.ndarray:
+        """ψ at points of shape (N, d) with d ≥ dim (extra columns, e.g. z = 0, are ignored)."""
+        x = np.asarray(points, dtype=np.float64)
+        if x.ndim != 2 or x.shape[1] < self.dim:
+            raise ValueError(f"field points must have shape (N, >= {self.dim}), got {x.shape}")
+        coef = self.coefficients()
+        k = np.arange(self.n_modes)
+        scale = np.where(k == 0, 1.0, np.sqrt(2.0))
+        out = np.empty(x.shape[0])
+        for s in range(0, x.shape[0], 8192):
+            basis = [scale * np.cos(np.pi * np.outer(x[s:s + 8192, i], k)) for i in range(self.dim)]
+            t = basis[0] @ coef.reshape(self.n_modes, -1)  # (n, K^(d-1))
+            for b in basis[1:]:  # contract the remaining dimensions one at a time
+                t = np.einsum("nk,nk...->n...", b, t.reshape(len(b), self.n_modes, -1))
+            out[s:s + 8192] = t.reshape(len(t))
+        return out
+
+    def as_interpolant(self) -> Callable[[np.ndarray], np.ndarray]:
+        """A callable in DOLFINx's ``Function.interpolate`` convention: x of shape (3, N) -> (N,)."""
+        return lambda x: self(np.asarray(x).T)

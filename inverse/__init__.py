@@ -30,6 +30,7 @@ from inverse.methods import Adjoint as Adjoint
 from inverse.methods import AdjointNN as AdjointNN
 from inverse.methods import BiLO as BiLO
 from inverse.methods import DeepONet as DeepONet
+from inverse.metrics import RelativeSquaredError as RelativeSquaredError
 from inverse.metrics import ThresholdAccuracy as ThresholdAccuracy
 from inverse.problem import AbstractFieldMetric as AbstractFieldMetric
 from inverse.problem import AbstractInverseProblem as AbstractInverseProblem

@@ -95,7 +95,7 @@ class Report:
 
     def metric_names(self) -> list[str]:
         """Metric columns in a stable order: parameter errors first, then fields, then data."""
-        order = ("rel_err", "field_rel_l2", "accuracy", "u_rel_l2", "data_mse", "grad_cos")
+        order = ("rel_err", "field_rel_l2", "field_rel_sq", "accuracy", "u_rel_l2", "data_mse", "grad_cos")
         names = sorted({k for rec in self.methods.values() for r in rec.runs for k in r})
         return sorted(names, key=lambda n: (next((i for i, p in enumerate(order) if n.startswith(p)), 99), n))
 

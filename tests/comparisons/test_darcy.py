@@ -93,6 +93,21 @@ def test_metric_definitions_on_analytic_fields():
     m = estimate_metrics(problem, disc, lambda x: 1.1 * problem.truth(x))
     assert m["field_rel_l2"] == pytest.approx(0.1, rel=1e-12)
     assert m["accuracy"] == pytest.approx(1.0, abs=1e-12)
+    # the squared error of the strip: 0.1·9² / (0.5·12² + 0.5·3²) = 8.1 / 76.5
+    sq = darcy.RelativeSquaredError()(wrong, truth, w, MPI.COMM_WORLD)["field_rel_sq"]
+    assert sq == pytest.approx(8.1 / 76.5, rel=1e-9)
+
+
+def test_pino_law_truth_is_two_valued_and_rank_free_and_needs_no_length():
+    # PINO's law thresholded at 0: both values present on the square, the same draw at any points
+    problem = darcy.DarcyProblem(law="pino", grf_seed=1)
+    x = np.random.default_rng(0).random((4000, 2))
+    a = problem.truth(x)
+    assert set(np.unique(a)) == {darcy.LO, darcy.HI} and 0.15 < np.mean(a == darcy.HI) < 0.85
+    np.testing.assert_array_equal(problem.truth(x[:100]), a[:100])
+    g = problem.initial_guess(x)  # ψ0 of the same law, mean σ = 1: the guess spreads over (3, 12)
+    assert darcy.LO < g.min() and g.max() < darcy.HI and g.std() > 1.0
+    assert "PINO" in problem.describe()
 
 
 def test_missing_tag_gets_a_clear_error(capsys):
@@ -108,6 +123,7 @@ def test_missing_tag_gets_a_clear_error(capsys):
         (["--dirichlet-tags", "a,b"], "expected comma-separated integers"),
         (["--cells", "1"], "--cells must be >= 2"),
         (["--grf-length", "-1"], "--grf-length: expected a positive number, got '-1'"),
+        (["--law", "pino", "--grf-length", "0.2"], "--law pino has none"),
         (["--methods", "pinn(w_dat=-100)"], "w_dat must be > 0"),
         (["--methods", "adjoint(optimizer=gd)"], "has no option 'optimizer'"),
         (["--mesh", MESH, "--dirichlet-tags", "2"], "covers"),
