@@ -603,3 +603,31 @@ def _load_meshio(path: Path, comm: MPI.Comm, gdim: int | None, min_quality: floa
     if min_quality is not None:
         _validate_cells(meshdata, path, min_quality)
     return meshdata
+
+
+def global_triangles(meshdata: MeshData) -> tuple[np.ndarray, np.ndarray]:
+    """The whole affine triangle mesh on every rank: vertices (V, 2) and triangles (T, 3).
+
+    For a representation of an unknown on the mesh that every rank holds whole (its nodal values
+    are replicated parameters, like a network's weights), numbered by the mesh's input order, so
+    that 1 and N ranks give the same arrays.
+
+    Raises:
+        ValueError: The mesh is not made of affine triangles in 2D.
+    """
+    msh = meshdata.mesh
+    dofmap = msh.geometry.dofmap
+    if meshdata.tdim != 2 or dofmap.shape[1] != 3:
+        raise ValueError(f"a mesh field needs affine triangles in 2D, got {dofmap.shape[1]}-node cells "
+                         f"of dimension {meshdata.tdim}")
+    owned = msh.topology.index_map(2).size_local
+    cells = np.asarray(dofmap[:owned], dtype=np.int64)
+    ids = np.asarray(msh.geometry.input_global_indices, dtype=np.int64)
+    comm = meshdata.comm
+    parts = comm.allgather((ids[cells], ids, np.asarray(msh.geometry.x[:, :2])))
+    all_ids = np.concatenate([p[1] for p in parts])
+    all_x = np.concatenate([p[2] for p in parts])
+    # the nodes present anywhere, in input order; a ghost node appears on several ranks alike
+    unique, first = np.unique(all_ids, return_index=True)
+    triangles = np.searchsorted(unique, np.concatenate([p[0] for p in parts]))
+    return np.ascontiguousarray(all_x[first]), np.ascontiguousarray(triangles)

@@ -51,6 +51,8 @@ from .losses import residual_gradient as residual_gradient
 from .losses import residual_gradient_loss as residual_gradient_loss
 from .losses import residual_loss as residual_loss
 from .losses import tv_regularizer as tv_regularizer
+from .mesh_field import FunctionMesh as FunctionMesh
+from .mesh_field import PiecewiseLinearField as PiecewiseLinearField
 from .networks import FourierFeatures as FourierFeatures
 from .networks import FunctionNetwork as FunctionNetwork
 from .networks import LocalOperator as LocalOperator

@@ -19,6 +19,7 @@ from .config import BiLOConfig, CheckpointConfig
 from .distributed import DataParallel
 from .likelihood import Likelihood
 from .local_operator import HybridModel
+from .mesh_field import FunctionMesh
 from .objectives import fit_term, function_term, regularizer_term, residual_terms
 from .problem import AbstractPDE
 from .training import Callback, FitResult, Group, Run, adam
@@ -74,6 +75,7 @@ class BiLO:
             callback: Callback | None = None, checkpoint: CheckpointConfig | None = None,
             out_dir: Path | str | None = None, comm: Any | None = None,
             pretrained: FitResult | None = None, likelihood: Likelihood | None = None,
+            function_mesh: FunctionMesh | None = None,
             exact_data_gradient: ExactGradient | FunctionGradient | None = None) -> FitResult:
         """Pre-train at θ0, then fine-tune W and θ (or V) simultaneously.
 
@@ -124,6 +126,8 @@ class BiLO:
                 against BiLO's upper-level gradient at the same θ. For a function unknown pass a
                 :class:`FunctionGradient`; the comparison is then of the data-loss gradients with
                 respect to V, and ``fidelity_norm_ratio`` (‖BiLO's‖ / ‖exact‖) is recorded too.
+            function_mesh: The mesh and initial values of a ``"p1"`` function unknown
+                (``config.function_network.kind``); the same on every rank.
 
         Returns:
             The inferred θ, the history and the trained model.
@@ -134,7 +138,7 @@ class BiLO:
                   derivatives=cfg.derivatives, device=device,
                   dtype=dtype, seed=seed, progress=progress, callback=callback, checkpoint=checkpoint,
                   out_dir=out_dir, comm=comm, pretrained=pretrained, x_bc=x_bc, u_bc=u_bc,
-                  x_reg=x_reg, config=cfg, likelihood=likelihood)
+                  x_reg=x_reg, config=cfg, likelihood=likelihood, function_mesh=function_mesh)
         if exact_data_gradient is not None and run.model.is_function != isinstance(exact_data_gradient,
                                                                                    FunctionGradient):
             raise ValueError("exact_data_gradient must be a FunctionGradient for a function unknown and a "

@@ -55,6 +55,9 @@ class FunctionNetworkConfig:
         fourier: Feed frozen random Fourier features sin(2πσ(Ax + a)) (width of them) to the MLP
             instead of x: a tanh MLP of x is slow to form sharp interfaces (spectral bias).
         fourier_sigma: σ of those features (frequencies ~ σ per unit length).
+        kind: ``"mlp"``: the network above; ``"p1"``: no network, the nodal values of a P1
+            function on a triangle mesh given to ``fit`` (``function_mesh``), evaluated with its
+            exact derivatives at any point (``hybrid.PiecewiseLinearField``; depth and width unused).
     """
 
     depth: int = 4
@@ -62,8 +65,11 @@ class FunctionNetworkConfig:
     output_activation: Literal["identity", "softplus"] = "identity"
     fourier: bool = False
     fourier_sigma: float = 1.0
+    kind: Literal["mlp", "p1"] = "mlp"
 
     def __post_init__(self) -> None:
+        if self.kind not in ("mlp", "p1"):
+            raise ValueError(f"function network kind must be 'mlp' or 'p1', got {self.kind!r}")
         if self.depth < 2 or self.width < 1:
             raise ValueError(f"need depth >= 2 and width >= 1, got depth={self.depth}, width={self.width}")
 

@@ -10,6 +10,7 @@ from torch import Tensor, nn
 from .config import Derivatives, FunctionNetworkConfig, NetworkConfig
 from .jets import AbstractJetPDE, Jet, coefficient_jet, transform_jet
 from .losses import residual_gradient
+from .mesh_field import FunctionMesh, PiecewiseLinearField, invert_monotone
 from .networks import FunctionNetwork, LocalOperator
 from .problem import AbstractFunctionPDE, AbstractPDE
 
@@ -24,7 +25,7 @@ class HybridModel(nn.Module):
 
     def __init__(self, pde: AbstractPDE, theta_init: Tensor | None, *, embed: bool,
                  network: NetworkConfig, function_network: FunctionNetworkConfig,
-                 derivatives: Derivatives = "auto") -> None:
+                 derivatives: Derivatives = "auto", function_mesh: FunctionMesh | None = None) -> None:
         super().__init__()
         self.pde = pde
         self.is_function = isinstance(pde, AbstractFunctionPDE)
@@ -38,11 +39,22 @@ class HybridModel(nn.Module):
         self.net = LocalOperator(pde.input_dim, n_embed, network)
         # The input columns f_V depends on (all of them, unless e.g. an initial condition u0(x)).
         self.field_columns: tuple[int, ...] = pde.field_dims() if isinstance(pde, AbstractFunctionPDE) else ()
-        if self.is_function:
-            self.fnet: FunctionNetwork | None = FunctionNetwork(len(self.field_columns), function_network)
+        self.fnet: nn.Module | None = None
+        if self.is_function and function_network.kind == "p1":
+            assert isinstance(pde, AbstractFunctionPDE)
+            if function_mesh is None or len(self.field_columns) != 2:
+                raise ValueError("a 'p1' function unknown needs a function_mesh and a function of "
+                                 "2 coordinates")
+            xv = torch.as_tensor(function_mesh.vertices, dtype=torch.float64)
+            f0 = torch.as_tensor(function_mesh.initial, dtype=torch.float64)
+            # start at f0 exactly: the raw nodal values the problem's transform maps to it
+            raw0 = invert_monotone(lambda v: pde.function_transform(xv, v), f0)
+            self.fnet = PiecewiseLinearField(function_mesh, raw0)
+            self.theta = None
+        elif self.is_function:
+            self.fnet = FunctionNetwork(len(self.field_columns), function_network)
             self.theta = None
         else:
-            self.fnet = None
             assert theta_init is not None
             self.theta = nn.Parameter(theta_init.clone())
 

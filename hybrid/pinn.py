@@ -11,6 +11,7 @@ import torch
 
 from .config import CheckpointConfig, PINNConfig
 from .likelihood import Likelihood
+from .mesh_field import FunctionMesh
 from .objectives import fit_term, function_term, regularizer_term, residual_terms
 from .problem import AbstractPDE
 from .training import Callback, FitResult, Run, adam
@@ -32,6 +33,7 @@ class PINN:
             callback: Callback | None = None, checkpoint: CheckpointConfig | None = None,
             out_dir: Path | str | None = None, comm: Any | None = None,
             pretrained: FitResult | None = None, likelihood: Likelihood | None = None,
+            function_mesh: FunctionMesh | None = None,
             exact_data_gradient: Callable[[np.ndarray], np.ndarray] | None = None) -> FitResult:
         """Pre-train at θ0 (θ frozen), then minimise L_res + w_dat·L_dat (+ w_reg·reg) over W and θ.
 
@@ -55,7 +57,7 @@ class PINN:
                   derivatives=cfg.derivatives, device=device,
                   dtype=dtype, seed=seed, progress=progress, callback=callback, checkpoint=checkpoint,
                   out_dir=out_dir, comm=comm, pretrained=pretrained, x_bc=x_bc, u_bc=u_bc,
-                  x_reg=x_reg, config=cfg, likelihood=likelihood)
+                  x_reg=x_reg, config=cfg, likelihood=likelihood, function_mesh=function_mesh)
         self._pretrain(run)
         self._finetune(run)
         return run.finish()

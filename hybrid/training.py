@@ -26,6 +26,7 @@ from .likelihood import (
     segmentation_loss,
 )
 from .local_operator import HybridModel
+from .mesh_field import FunctionMesh
 from .objectives import fit_term, interface_terms
 from .problem import AbstractFunctionPDE, AbstractPDE
 
@@ -136,7 +137,7 @@ class Run:
                  out_dir: Path | str | None, comm: Any | None, pretrained: FitResult | None = None,
                  x_bc: np.ndarray | None = None, u_bc: np.ndarray | None = None,
                  x_reg: np.ndarray | None = None, config: Any = None,
-                 likelihood: Likelihood | None = None) -> None:
+                 likelihood: Likelihood | None = None, function_mesh: FunctionMesh | None = None) -> None:
         self.t0 = time.perf_counter()
         self.dp = DataParallel(comm)
         self.dp.set_threads()
@@ -184,8 +185,8 @@ class Run:
         torch.manual_seed(seed)
         np.random.seed(seed)
         self.model = HybridModel(pde, self.data.theta0, embed=embed, network=network,
-                                 function_network=function_network,
-                                 derivatives=derivatives).to(self.device, self.dtype)
+                                 function_network=function_network, derivatives=derivatives,
+                                 function_mesh=function_mesh).to(self.device, self.dtype)
         self.obs_names: tuple[str, ...] = ()
         if isinstance(likelihood, SegmentationLikelihood):
             # The data's own unknowns (thresholds): upper level only, saved with the model.
@@ -247,7 +248,8 @@ class Run:
             self.skip.add("pretrain")
         self.fingerprint: dict[str, str] = {}
         if checkpoint is not None:
-            arrays = (x_res, x_dat, u_dat, theta_init, u_ref, x_ref, x_bc, u_bc, x_reg, likelihood)
+            arrays = (x_res, x_dat, u_dat, theta_init, u_ref, x_ref, x_bc, u_bc, x_reg, likelihood,
+                      function_mesh)
             self.fingerprint = {
                 "problem": digest(pde),
                 # each rank holds its own share of the points: the digest of all of them

@@ -88,6 +88,8 @@ def _option_types(cls: type[AbstractMethod]) -> dict[str, Any]:
 def _convert(text: str, hint: Any, where: str) -> Any:
     """A command-line value as the option's type: float, int, str or one of a Literal's strings."""
     args = [a for a in typing.get_args(hint) if a is not type(None)] or [hint]
+    if len(args) == 1 and typing.get_origin(args[0]) is typing.Literal:  # Literal[...] | None
+        return _convert(text, args[0], where)
     if typing.get_origin(hint) is typing.Literal:
         if text not in args:
             raise ValueError(f"{where}: expected one of {', '.join(map(str, args))}, got {text!r}")

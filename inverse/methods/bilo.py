@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import ClassVar, final
 
 import numpy as np
@@ -11,10 +12,13 @@ import numpy as np
 import hybrid
 from inverse.method import AbstractMethod, InverseData, InverseResult, RunOptions, non_negative, positive
 from inverse.methods.networks import (
+    FieldKind,
     checkpoint,
     fit_arguments,
+    function_network,
     network_result,
     pretraining_name,
+    refuse_field,
     refuse_w_reg,
     regularizer,
     shared_pretraining,
@@ -41,18 +45,21 @@ class BiLO(AbstractMethod):
         w_djump: Weight of the jump-gradient loss of a problem with interface conditions, in
             both phases (None: the config's).
         fidelity_h: Relative step of the central differences of the stationary scalar fidelity check.
+        field: The function unknown's representation: ``mlp``, ``fourier`` (an MLP of Fourier
+            features) or ``p1`` (nodal values on the mesh); None: the config's.
     """
 
     name: ClassVar[str] = "bilo"
     config_key: ClassVar[str] = "bilo"
     likelihoods: ClassVar[tuple[type[hybrid.Likelihood], ...]] = (hybrid.PointProcessLikelihood,
                                                hybrid.SegmentationLikelihood)
-    config: hybrid.BiLOConfig = field(default_factory=hybrid.BiLOConfig)
+    config: hybrid.BiLOConfig = dataclasses.field(default_factory=hybrid.BiLOConfig)
     w_reg: float | None = None
     lr_theta: float | None = None
     w_rgrad: float | None = None
     w_djump: float | None = None
     fidelity_h: float = 1e-3
+    field: FieldKind | None = None
 
     def __post_init__(self) -> None:
         non_negative(self.name, w_reg=self.w_reg, w_rgrad=self.w_rgrad, w_djump=self.w_djump)
@@ -62,11 +69,12 @@ class BiLO(AbstractMethod):
         """BiLO needs the strong form only; a regularisation weight needs a field, w_djump an interface."""
         if self.w_djump is not None and problem.pde.interface_points() is None:
             return "w_djump weighs the jump-gradient loss of interface conditions; this problem has none"
-        return refuse_w_reg(problem, self.w_reg)
+        return refuse_w_reg(problem, self.w_reg) or refuse_field(problem, self.field)
 
     def run(self, problem: AbstractInverseProblem, data: InverseData, options: RunOptions) -> InverseResult:
         """Pre-train at θ0, fine-tune W and θ (or V) simultaneously."""
         config = self.config if self.w_djump is None else replace(self.config, w_djump=self.w_djump)
+        config = replace(config, function_network=function_network(config.function_network, self.field))
         fine = config.finetune
         fine = replace(
             fine,
@@ -77,7 +85,7 @@ class BiLO(AbstractMethod):
         # the exact gradients below are of the squared error, not of another likelihood
         check = fine.fidelity_every > 0 and problem.likelihood() is None
         exact = self._exact_gradient(problem, data) if check else None
-        pde, args = strong_form(problem, data), fit_arguments(problem, data, options)
+        pde, args = strong_form(problem, data), fit_arguments(problem, data, options, config.function_network)
         # Pre-training (θ frozen at θ0) does not see w_reg or the upper level: one per seed.
         only_pre = replace(config, finetune=hybrid.BiLOFinetuneConfig(steps=0))
         pre_ckpt = checkpoint(options, data, pretraining_name("bilo", only_pre))

@@ -5,15 +5,18 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import replace
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
+import fem
 from hybrid import (
     AbstractFunctionPDE,
     AbstractPDE,
     CheckpointConfig,
     FitResult,
+    FunctionMesh,
+    FunctionNetworkConfig,
     PointProcessLikelihood,
     RegularizerConfig,
 )
@@ -22,8 +25,13 @@ from inverse.method import Cost, InverseData, InverseResult, RunOptions
 from inverse.problem import AbstractInverseProblem, Field, as_points
 
 
-def fit_arguments(problem: AbstractInverseProblem, data: InverseData, options: RunOptions) -> dict[str, Any]:
-    """Keyword arguments of ``hybrid.BiLO.fit`` / ``hybrid.PINN.fit`` for this problem and data."""
+def fit_arguments(problem: AbstractInverseProblem, data: InverseData, options: RunOptions,
+                  function_network: FunctionNetworkConfig | None = None) -> dict[str, Any]:
+    """Keyword arguments of ``hybrid.BiLO.fit`` / ``hybrid.PINN.fit`` for this problem and data.
+
+    A ``"p1"`` ``function_network`` is given the whole mesh of the discretisation and the initial
+    guess at its vertices (``function_mesh``).
+    """
     disc = data.disc
     theta0 = problem.theta_init()
     pde = strong_form(problem, data)
@@ -31,7 +39,14 @@ def fit_arguments(problem: AbstractInverseProblem, data: InverseData, options: R
     init = (theta0(field_coordinates(pde, disc.x_res)) if callable(theta0)
             else {n: theta0[n] for n in pde.param_names})
     comm = disc.comm if disc.distributed and disc.comm.size > 1 else None
+    mesh = None
+    if function_network is not None and function_network.kind == "p1":
+        if not callable(theta0):
+            raise ValueError("field='p1' represents a function unknown; this problem has scalar unknowns")
+        vertices, triangles = fem.global_triangles(disc.mesh)
+        mesh = FunctionMesh(vertices=vertices, triangles=triangles, initial=np.asarray(theta0(vertices)))
     return {
+        "function_mesh": mesh,
         "x_res": disc.x_res,
         "x_dat": as_points(disc.x_dat),
         "u_dat": data.u_obs,
@@ -46,6 +61,33 @@ def fit_arguments(problem: AbstractInverseProblem, data: InverseData, options: R
         "progress": options.progress and disc.comm.rank == 0,
         "comm": comm,
     }
+
+
+FieldKind = Literal["mlp", "fourier", "p1"]
+
+
+def function_network(base: FunctionNetworkConfig, kind: FieldKind | None) -> FunctionNetworkConfig:
+    """The unknown function's representation chosen on the command line (None: the config's).
+
+    ``mlp``: the tanh MLP of x; ``fourier``: the same fed random Fourier features (σ = the
+    config's ``fourier_sigma``); ``p1``: nodal values on the discretisation's mesh.
+    """
+    if kind is None:
+        return base
+    if kind == "p1":
+        return replace(base, kind="p1")
+    return replace(base, kind="mlp", fourier=kind == "fourier")
+
+
+def refuse_field(problem: AbstractInverseProblem, kind: FieldKind | None) -> str | None:
+    """``field`` chooses how a function unknown is represented: none to choose for scalars."""
+    if kind is not None and not isinstance(problem.unknowns, Field):
+        return "field chooses the representation of a function unknown; this problem has scalar unknowns"
+    pde = problem.pde
+    if kind == "p1" and (problem.time is not None or not isinstance(pde, AbstractFunctionPDE)
+                         or len(pde.field_dims()) != 2):
+        return "field='p1' needs a stationary problem whose unknown is a function on a 2D mesh"
+    return None
 
 
 def checkpoint(options: RunOptions, data: InverseData, name: str) -> CheckpointConfig | None:

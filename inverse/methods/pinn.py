@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+import dataclasses
+from dataclasses import dataclass, replace
 from typing import ClassVar, final
 
 import hybrid
@@ -15,10 +16,13 @@ from inverse.method import (
     positive,
 )
 from inverse.methods.networks import (
+    FieldKind,
     checkpoint,
     fit_arguments,
+    function_network,
     network_result,
     pretraining_name,
+    refuse_field,
     refuse_w_reg,
     regularizer,
     shared_pretraining,
@@ -41,16 +45,18 @@ class PINN(AbstractMethod):
         w_dat: Weight of the data loss (None: the config's).
         w_reg: Weight of the field's regulariser (None: the config's).
         lr_theta: Learning rate of θ or V (None: the config's).
+        field: The function unknown's representation (``mlp``, ``fourier``, ``p1``; None: the config's).
     """
 
     name: ClassVar[str] = "pinn"
     config_key: ClassVar[str] = "pinn"
     likelihoods: ClassVar[tuple[type[hybrid.Likelihood], ...]] = (hybrid.PointProcessLikelihood,
                                                hybrid.SegmentationLikelihood)
-    config: hybrid.PINNConfig = field(default_factory=hybrid.PINNConfig)
+    config: hybrid.PINNConfig = dataclasses.field(default_factory=hybrid.PINNConfig)
     w_dat: float | None = None
     w_reg: float | None = None
     lr_theta: float | None = None
+    field: FieldKind | None = None
 
     def __post_init__(self) -> None:
         positive(self.name, w_dat=self.w_dat, lr_theta=self.lr_theta)
@@ -58,18 +64,20 @@ class PINN(AbstractMethod):
 
     def refuse(self, problem: AbstractInverseProblem) -> str | None:
         """The PINN needs the strong form only; a regularisation weight needs a field."""
-        return refuse_w_reg(problem, self.w_reg)
+        return refuse_w_reg(problem, self.w_reg) or refuse_field(problem, self.field)
 
     def run(self, problem: AbstractInverseProblem, data: InverseData, options: RunOptions) -> InverseResult:
         """Fine-tune from this seed's shared pre-training (made on first use)."""
-        cfg, fine = self.config, self.config.finetune
+        cfg = replace(self.config,
+                      function_network=function_network(self.config.function_network, self.field))
+        fine = cfg.finetune
         fine = replace(
             fine,
             w_dat=fine.w_dat if self.w_dat is None else self.w_dat,
             lr_theta=fine.lr_theta if self.lr_theta is None else self.lr_theta,
             regularizer=regularizer(problem, fine.regularizer, self.w_reg),
         )
-        args = fit_arguments(problem, data, options)
+        args = fit_arguments(problem, data, options, cfg.function_network)
         only_pre = replace(cfg, finetune=hybrid.PINNFinetuneConfig(steps=0))
         pre_ckpt = checkpoint(options, data, pretraining_name("pinn", only_pre))
         pretrained, pre_wall = shared_pretraining(
