@@ -207,7 +207,9 @@ def study(pre: int, fine: int, *, cells: int = 50, seeds: int = 1, every: int = 
                                                                 fidelity_every=every))
     pinn = hybrid.PINNConfig(network=net, function_network=fnet, log_every=log, pretrain=pretrain,
                              finetune=hybrid.PINNFinetuneConfig(steps=fine, lr_theta=1e-3, regularizer=tv))
-    fno = hybrid.FNOConfig.smoke() if small else hybrid.FNOConfig(grid=cells + 1, w_reg=1e-6)  # B.4, nodes
+    # B.4: the grid of the nodes; 32 modes where the grid has them
+    fno = hybrid.FNOConfig.smoke() if small else hybrid.FNOConfig(grid=cells + 1, n_modes=min(32, cells + 1),
+                                                                  w_reg=1e-6)
     configs = {"bilo": bilo, "pinn": pinn, "adjoint": AdjointConfig(w_reg=1e-7, max_iter=tao), "fno": fno}
     return Study(problem=DarcyProblem(cells=cells, operator_samples=40 if small else 1000), seeds=seeds,
                  configs=configs, methods="bilo,pinn(w_dat=100),adjoint,adjoint_nn")

@@ -616,7 +616,7 @@ def global_triangles(meshdata: MeshData) -> tuple[np.ndarray, np.ndarray]:
         ValueError: The mesh is not made of affine triangles in 2D.
     """
     msh = meshdata.mesh
-    dofmap = msh.geometry.dofmap
+    dofmap = msh.geometry.dofmaps[0]
     if meshdata.tdim != 2 or dofmap.shape[1] != 3:
         raise ValueError(f"a mesh field needs affine triangles in 2D, got {dofmap.shape[1]}-node cells "
                          f"of dimension {meshdata.tdim}")

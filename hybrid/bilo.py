@@ -183,7 +183,7 @@ class BiLO:
 
         cfg = self.config
 
-        def step(k: int) -> dict[str, float]:
+        def lower_level(k: int) -> tuple[Tensor, dict[str, Tensor]]:
             losses = residual_terms(model, *run.residual_points("finetune", k), with_rgrad=True)
             lower = losses["res"] + fc.w_rgrad * losses["rgrad"]
             lower = lower + _interface(run, losses, cfg.w_jump, cfg.w_djump)
@@ -191,6 +191,13 @@ class BiLO:
                 # u at the current unknowns, but only W is given this loss's gradient (run.update).
                 losses["bc"] = fit_term(model, d.x_bc, d.u_bc, run.n_bc)
                 lower = lower + w_bc * losses["bc"]
+            return lower, losses
+
+        def step(k: int) -> dict[str, float]:
+            for _ in range(fc.lower_steps - 1):  # W closer to the lower level's solution at this θ
+                lower, losses = lower_level(k)
+                run.update([(model.weights(), lower, opt_W)], losses, phase="finetune", step=k)
+            lower, losses = lower_level(k)
             losses["data"] = run.data_term()
             upper: Tensor = losses["data"]
             reg = regularizer_term(model, *run.regularizer_points(), fc.regularizer)

@@ -130,6 +130,9 @@ class BiLOFinetuneConfig:
         regularizer: Regulariser of a function unknown in the upper level.
         amsgrad: Use AMSGrad.
         fidelity_every: Call ``exact_data_gradient`` every this many steps (0: never).
+        lower_steps: Steps of W per step of θ: the first ``lower_steps − 1`` of each iteration
+            on the lower level alone, then the simultaneous one (the paper's path of solving the
+            lower level more exactly between upper steps; 1: the paper's simultaneous updates).
     """
 
     steps: int = 50_000
@@ -139,6 +142,11 @@ class BiLOFinetuneConfig:
     regularizer: RegularizerConfig = field(default_factory=RegularizerConfig)
     amsgrad: bool = False
     fidelity_every: int = 0
+    lower_steps: int = 1
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.lower_steps, int) or self.lower_steps < 1:
+            raise ValueError(f"lower_steps must be an integer >= 1, got {self.lower_steps!r}")
 
     @classmethod
     def smoke(cls) -> BiLOFinetuneConfig:

@@ -9,8 +9,9 @@ from what BiLO's approximate gradient costs. (The regulariser is left out.)
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import ClassVar, final
+import dataclasses
+from dataclasses import dataclass
+from typing import ClassVar, Literal, final
 
 import numpy as np
 import torch
@@ -18,6 +19,7 @@ import torch
 import hybrid
 from inverse.adjoint_bridge import data_misfit, function_gradient
 from inverse.method import AbstractMethod, Cost, InverseData, InverseResult, RunOptions, Timer, positive
+from inverse.methods.networks import function_network
 from inverse.problem import AbstractInverseProblem, Field
 
 
@@ -29,12 +31,15 @@ class AdjointNN(AbstractMethod):
     Attributes:
         config: BiLO's settings (its function network, pre-training and fine-tuning budget).
         lr_theta: Learning rate of V (None: BiLO's).
+        field: ``mlp`` or ``fourier`` (an MLP of Fourier features); None: BiLO's config. (P1
+            nodal values with exact gradients are the adjoint method itself.)
     """
 
     name: ClassVar[str] = "adjoint_nn"
     config_key: ClassVar[str] = "bilo"
-    config: hybrid.BiLOConfig = field(default_factory=hybrid.BiLOConfig)
+    config: hybrid.BiLOConfig = dataclasses.field(default_factory=hybrid.BiLOConfig)
     lr_theta: float | None = None
+    field: Literal["mlp", "fourier"] | None = None
 
     def __post_init__(self) -> None:
         positive(self.name, lr_theta=self.lr_theta)
@@ -53,7 +58,8 @@ class AdjointNN(AbstractMethod):
         assert isinstance(pde, hybrid.AbstractFunctionPDE)
         dp = hybrid.DataParallel(disc.comm if disc.distributed and disc.comm.size > 1 else None)
         torch.manual_seed(data.seed)
-        fnet = hybrid.FunctionNetwork(len(pde.field_dims()), b.function_network).to(torch.float64)
+        fnet = hybrid.FunctionNetwork(len(pde.field_dims()), function_network(b.function_network, self.field))
+        fnet = fnet.to(torch.float64)
         params = list(fnet.parameters())
         dp.broadcast([t for t in fnet.state_dict().values() if t.is_floating_point()])
 

@@ -45,6 +45,7 @@ class BiLO(AbstractMethod):
         w_djump: Weight of the jump-gradient loss of a problem with interface conditions, in
             both phases (None: the config's).
         fidelity_h: Relative step of the central differences of the stationary scalar fidelity check.
+        lower_steps: Steps of W per step of θ (None: the config's; see ``BiLOFinetuneConfig``).
         field: The function unknown's representation: ``mlp``, ``fourier`` (an MLP of Fourier
             features) or ``p1`` (nodal values on the mesh); None: the config's.
     """
@@ -59,10 +60,13 @@ class BiLO(AbstractMethod):
     w_rgrad: float | None = None
     w_djump: float | None = None
     fidelity_h: float = 1e-3
+    lower_steps: int | None = None
     field: FieldKind | None = None
 
     def __post_init__(self) -> None:
         non_negative(self.name, w_reg=self.w_reg, w_rgrad=self.w_rgrad, w_djump=self.w_djump)
+        if self.lower_steps is not None and self.lower_steps < 1:
+            raise ValueError(f"lower_steps must be >= 1, got {self.lower_steps}")
         positive(self.name, lr_theta=self.lr_theta, fidelity_h=self.fidelity_h)
 
     def refuse(self, problem: AbstractInverseProblem) -> str | None:
@@ -81,6 +85,7 @@ class BiLO(AbstractMethod):
             regularizer=regularizer(problem, fine.regularizer, self.w_reg),
             lr_theta=fine.lr_theta if self.lr_theta is None else self.lr_theta,
             w_rgrad=fine.w_rgrad if self.w_rgrad is None else self.w_rgrad,
+            lower_steps=fine.lower_steps if self.lower_steps is None else self.lower_steps,
         )
         # the exact gradients below are of the squared error, not of another likelihood
         check = fine.fidelity_every > 0 and problem.likelihood() is None

@@ -165,6 +165,12 @@ def check_metrics(_: Path) -> None:
     mine = slice(comm.rank, None, comm.size)
     err = fem.relative_l2_error(1.1 * ref[mine], ref[mine], weights=w[mine], comm=comm)
     assert abs(err - 0.1) < 1e-14, err
+    # the whole mesh gathered on every rank is the serial one: same vertices, same triangles
+    (v2, t2), (v1, t1) = (fem.global_triangles(fem.rectangle(c, (5, 4))) for c in (comm, MPI.COMM_SELF))
+    assert len(t2) == len(t1) == 40 and len(v2) == len(v1) == 30
+    tris = [{tuple(sorted(map(tuple, np.round(v[t], 12).tolist()))) for t in tt}
+            for v, tt in ((v2, t2), (v1, t1))]
+    assert tris[0] == tris[1]
 
 
 def check_rank1_raises(_: Path) -> None:

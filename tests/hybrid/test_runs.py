@@ -236,3 +236,21 @@ def test_fidelity_kind_must_match_the_unknown():
     with pytest.raises(ValueError, match="FunctionGradient"):
         _fit(BiLO(_bilo_cfg(pre=0, fine=1)),
              exact_data_gradient=hybrid.FunctionGradient(x=XR, derivative=lambda f: f))
+
+
+def test_lower_steps_give_w_extra_steps_and_theta_one(monkeypatch):
+    # lower_steps = 3: per iteration two updates of W alone, then the simultaneous one
+    calls = []
+    original = hybrid.training.Run.update
+
+    def spy(self, groups, losses, *, phase, step):
+        calls.append((phase, len(groups)))
+        return original(self, groups, losses, phase=phase, step=step)
+
+    monkeypatch.setattr(hybrid.training.Run, "update", spy)
+    res = _fit(BiLO(_bilo_cfg(pre=2, fine=4, lower_steps=3)))
+    fine = [n for phase, n in calls if phase == "finetune"]
+    assert fine == [1, 1, 2] * 4
+    assert len([r for r in res.history if r["phase"] == "finetune"]) == 4
+    with pytest.raises(ValueError, match="lower_steps"):
+        hybrid.BiLOFinetuneConfig(lower_steps=0)
