@@ -23,7 +23,8 @@
 # $a_0 = 9\,\mathrm{sigmoid}(\psi_0) + 3$ for an independent $\psi_0$ of the same law. Data: $u$ at
 # every mesh node (noise optional).
 #
-# BiLO represents the unknown as $f_V = 9\,\mathrm{sigmoid}(\mathrm{MLP}_V) + 3$ and the
+# BiLO represents the unknown as $f_V = 9\,\mathrm{sigmoid}(\mathrm{MLP}_V) + 3$, the MLP fed random
+# Fourier features (`bilo(field=mlp)`: of x itself; `bilo(field=p1)`: P1 nodal values), and the
 # solution as $u(x, z; W)$ with $z = f_V(x)$ embedded (paper eqs. 13–15); lower level:
 # residual + 0.1·residual-gradient, upper level: data + w_TV·TV. $u = \varphi(x)\,N$ imposes
 # $u = 0$ exactly ($\varphi = x(1-x)y(1-y)$ on the unit square, a smooth approximate distance
@@ -189,7 +190,11 @@ class DarcyProblem(AbstractInverseProblem):
                else f"GRF (σ = {self.grf_sigma}, ℓ = {self.grf_length}")
         return (f"truth a = {HI:g} where ψ > 0 else {LO:g}, ψ ~ {law}, seed {self.grf_seed}); "
                 f"initial guess 9·sigmoid(ψ0) + 3, ψ0 of the same law; f = 1; "
-                f"u = 0 on {self.dirichlet_tags or 'all of ∂Ω'}; data at all nodes of the {mesh} mesh")
+                f"u = 0 on {self.dirichlet_tags or 'all of ∂Ω'}; data at all nodes of the {mesh} mesh. "
+                "The paper's 1.3 % is compared as field_rel_sq: at 98 % accuracy the 2 % misclassified "
+                "area alone gives ‖a − a†‖²/‖a†‖² up to 0.02·9²/76.5 ≈ 0.021, so 0.013 fits the squared "
+                "error, while a relative L2 error of 0.013 would allow at most 0.02 % of the area "
+                "misclassified")
 # -
 
 # ## Presets
@@ -200,7 +205,9 @@ def study(pre: int, fine: int, *, cells: int = 50, seeds: int = 1, every: int = 
           small: bool = False, log: int = 20) -> Study:
     """A study: step counts (pre-training, fine-tuning), mesh, networks."""
     net = hybrid.NetworkConfig(depth=3 if small else 4, width=32 if small else 128, fourier=True)
-    fnet = hybrid.FunctionNetworkConfig(depth=3 if small else 4, width=16 if small else 64)
+    # f_V of Fourier features: with exact gradients it reaches 92 % accuracy against the plain
+    # MLP's 83 %, and BiLO 77 % against 70 % (docs/results/darcy_variants.md)
+    fnet = hybrid.FunctionNetworkConfig(depth=3 if small else 4, width=16 if small else 64, fourier=not small)
     tv, pretrain = hybrid.RegularizerConfig(kind="tv", weight=1e-9), hybrid.PretrainConfig(steps=pre)
     bilo = hybrid.BiLOConfig(network=net, function_network=fnet, log_every=log, pretrain=pretrain,
                              finetune=hybrid.BiLOFinetuneConfig(steps=fine, lr_theta=1e-3, regularizer=tv,

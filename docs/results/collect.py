@@ -69,8 +69,11 @@ def main(dirs: list[str]) -> None:
           "is read from the runs' `report.json` files by `docs/results/collect.py`.\n")
     for js in reports:
         wall = sum(m["wall_s"] for m in js["methods"].values())
-        case = js["config"]["problem"].get("case") if isinstance(js["config"]["problem"], dict) else None
+        prob = js["config"]["problem"] if isinstance(js["config"]["problem"], dict) else {}
+        case = prob.get("case")
         where = f"case `{case}`, " if case else ""
+        if "law" in prob:  # Darcy: the law of the truth's field
+            where += f"law `{prob['law']}`" + (f" (ℓ = {prob['grf_length']})" if prob["law"] == "se" else "") + ", "
         # a pre-training shared by several rows is charged to each of them, so the sum counts it repeatedly
         print(f"## {where}noise σ = {js['noise']}  (seeds: {js['seeds']}, sum of the rows' wall times "
               f"{wall:.0f} s)\n")
