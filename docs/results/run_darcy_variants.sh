@@ -19,3 +19,4 @@ RUN=(.venv/bin/mpirun -n 2 .venv/bin/python -m comparisons.darcy --preset "$PRES
   --methods "adjoint_nn,adjoint_nn(field=fourier),bilo,bilo(lower_steps=2),bilo(w_rgrad=1)"
 .venv/bin/python docs/results/collect.py "results/darcy-variants-$PRESET" "results/darcy-variants-$PRESET-p1" \
   "results/darcy-variants-$PRESET-steps" > docs/results/darcy_variants.md
+cat docs/results/darcy_variants_reading.txt >> docs/results/darcy_variants.md
