@@ -206,7 +206,7 @@ def study(pre: int, fine: int, *, cells: int = 50, seeds: int = 1, every: int = 
     """A study: step counts (pre-training, fine-tuning), mesh, networks."""
     net = hybrid.NetworkConfig(depth=3 if small else 4, width=32 if small else 128, fourier=True)
     # f_V of Fourier features: with exact gradients it reaches 92 % accuracy against the plain
-    # MLP's 83 %, and BiLO 77 % against 70 % (docs/results/darcy_variants.md)
+    # MLP's 82 %, and BiLO 75.5 % against 72.8 % (docs/results/darcy_variants.md, 3 seeds)
     fnet = hybrid.FunctionNetworkConfig(depth=3 if small else 4, width=16 if small else 64, fourier=not small)
     tv, pretrain = hybrid.RegularizerConfig(kind="tv", weight=1e-9), hybrid.PretrainConfig(steps=pre)
     bilo = hybrid.BiLOConfig(network=net, function_network=fnet, log_every=log, pretrain=pretrain,
