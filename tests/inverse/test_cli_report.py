@@ -63,7 +63,7 @@ def test_help_lists_presets_and_method_options(capsys):
         poisson.main(["--help"])
     assert exc.value.code == 0
     out = capsys.readouterr().out
-    assert "'smoke'" in out and "pinn(w_dat, w_reg, lr_theta)" in out
+    assert "'smoke'" in out and "pinn(w_dat, w_reg, lr_theta, field)" in out
 
 
 def test_summarize_and_report(tmp_path):
