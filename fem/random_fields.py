@@ -14,15 +14,46 @@ nodal covariance matrix) cannot offer.
 
 from __future__ import annotations
 
+import abc
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import cast
+from typing import Any, ClassVar, cast
 
 import numpy as np
 
 
+class _FieldOfPosition(abc.ABC):
+    """What both closed-form fields share: the point check, chunked evaluation, DOLFINx's layout."""
+
+    dim: int
+    label: ClassVar[str]
+    _CHUNK: ClassVar[int] = 8192  # so that (chunk × features) stays small for large point sets
+
+    @abc.abstractmethod
+    def _prepare(self) -> Any:
+        """The draw's arrays, made once per call (a seeded RNG draw)."""
+
+    @abc.abstractmethod
+    def _evaluate(self, x: np.ndarray, draw: Any) -> np.ndarray:
+        """ψ at one chunk of points (n, dim), given ``_prepare()``'s arrays."""
+
+    def __call__(self, points: np.ndarray) -> np.ndarray:
+        """ψ at points of shape (N, d) with d ≥ dim (extra columns, e.g. z = 0, are ignored)."""
+        x = np.asarray(points, dtype=np.float64)
+        if x.ndim != 2 or x.shape[1] < self.dim:
+            raise ValueError(f"{self.label} points must have shape (N, >= {self.dim}), got {x.shape}")
+        draw, out = self._prepare(), np.empty(x.shape[0])
+        for s in range(0, x.shape[0], self._CHUNK):
+            out[s:s + self._CHUNK] = self._evaluate(x[s:s + self._CHUNK, : self.dim], draw)
+        return out
+
+    def as_interpolant(self) -> Callable[[np.ndarray], np.ndarray]:
+        """A callable in DOLFINx's ``Function.interpolate`` convention: x of shape (3, N) -> (N,)."""
+        return lambda x: self(np.asarray(x).T)
+
+
 @dataclass(frozen=True, kw_only=True)
-class GaussianRandomField:
+class GaussianRandomField(_FieldOfPosition):
     """A seeded draw of a squared-exponential GRF in ``dim`` dimensions.
 
     Attributes:
@@ -38,6 +69,7 @@ class GaussianRandomField:
     length_scale: float = 0.1
     seed: int = 0
     n_features: int = 4096
+    label: ClassVar[str] = "GRF"
 
     def __post_init__(self) -> None:
         if self.dim not in (1, 2, 3):
@@ -55,29 +87,17 @@ class GaussianRandomField:
         phase = rng.uniform(0.0, 2.0 * np.pi, self.n_features)
         return omega, phase
 
-    def __call__(self, points: np.ndarray) -> np.ndarray:
-        """ψ at points of shape (N, d) with d ≥ dim (extra columns, e.g. z = 0, are ignored).
+    def _prepare(self) -> tuple[np.ndarray, np.ndarray]:
+        return self._features()
 
-        Also accepts DOLFINx's interpolation layout (3, N) when called through
-        :meth:`as_interpolant`.
-        """
-        x = np.asarray(points, dtype=np.float64)
-        if x.ndim != 2 or x.shape[1] < self.dim:
-            raise ValueError(f"GRF points must have shape (N, >= {self.dim}), got {x.shape}")
-        omega, phase = self._features()
-        out = np.empty(x.shape[0])
-        # Chunked so that (chunk × M) stays small for large point sets.
-        for s in range(0, x.shape[0], 8192):
-            out[s:s + 8192] = np.cos(x[s:s + 8192, : self.dim] @ omega.T + phase).sum(axis=1)
+    def _evaluate(self, x: np.ndarray, draw: Any) -> np.ndarray:
+        omega, phase = draw
+        out = np.cos(x @ omega.T + phase).sum(axis=1)
         return cast(np.ndarray, self.sigma * np.sqrt(2.0 / self.n_features) * out)  # numpy: Any
-
-    def as_interpolant(self) -> Callable[[np.ndarray], np.ndarray]:
-        """A callable in DOLFINx's ``Function.interpolate`` convention: x of shape (3, N) -> (N,)."""
-        return lambda x: self(np.asarray(x).T)
 
 
 @dataclass(frozen=True, kw_only=True)
-class EllipticRandomField:
+class EllipticRandomField(_FieldOfPosition):
     """A seeded draw of ψ ~ N(0, (−Δ + τ²I)^(−α)) on the unit square (or interval, or cube).
 
     The law of the PINO/FNO Darcy data (Li et al. 2021; α = 2, τ = 3), drawn, like theirs, in the
@@ -106,6 +126,7 @@ class EllipticRandomField:
     sigma: float = 1.0
     seed: int = 0
     n_modes: int = 64
+    label: ClassVar[str] = "field"
 
     def __post_init__(self) -> None:
         if self.dim not in (1, 2, 3):
@@ -126,23 +147,14 @@ class EllipticRandomField:
         # the eigenfunctions are orthonormal, so the mean variance over (0,1)^d is Σ std²
         return cast(np.ndarray, self.sigma / np.sqrt(np.sum(std**2)) * std * xi)
 
-    def __call__(self, points: np.ndarray) -> np.ndarray:
-        """ψ at points of shape (N, d) with d ≥ dim (extra columns, e.g. z = 0, are ignored)."""
-        x = np.asarray(points, dtype=np.float64)
-        if x.ndim != 2 or x.shape[1] < self.dim:
-            raise ValueError(f"field points must have shape (N, >= {self.dim}), got {x.shape}")
-        coef = self.coefficients()
+    def _prepare(self) -> np.ndarray:
+        return self.coefficients()
+
+    def _evaluate(self, x: np.ndarray, draw: Any) -> np.ndarray:
         k = np.arange(self.n_modes)
         scale = np.where(k == 0, 1.0, np.sqrt(2.0))
-        out = np.empty(x.shape[0])
-        for s in range(0, x.shape[0], 8192):
-            basis = [scale * np.cos(np.pi * np.outer(x[s:s + 8192, i], k)) for i in range(self.dim)]
-            t = basis[0] @ coef.reshape(self.n_modes, -1)  # (n, K^(d-1))
-            for b in basis[1:]:  # contract the remaining dimensions one at a time
-                t = np.einsum("nk,nk...->n...", b, t.reshape(len(b), self.n_modes, -1))
-            out[s:s + 8192] = t.reshape(len(t))
-        return out
-
-    def as_interpolant(self) -> Callable[[np.ndarray], np.ndarray]:
-        """A callable in DOLFINx's ``Function.interpolate`` convention: x of shape (3, N) -> (N,)."""
-        return lambda x: self(np.asarray(x).T)
+        basis = [scale * np.cos(np.pi * np.outer(x[:, i], k)) for i in range(self.dim)]
+        t = basis[0] @ draw.reshape(self.n_modes, -1)  # (n, K^(d-1))
+        for b in basis[1:]:  # contract the remaining dimensions one at a time
+            t = np.einsum("nk,nk...->n...", b, t.reshape(len(b), self.n_modes, -1))
+        return cast(np.ndarray, t.reshape(len(t)))  # numpy: Any

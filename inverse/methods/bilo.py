@@ -65,9 +65,7 @@ class BiLO(AbstractMethod):
 
     def __post_init__(self) -> None:
         non_negative(self.name, w_reg=self.w_reg, w_rgrad=self.w_rgrad, w_djump=self.w_djump)
-        if self.lower_steps is not None and self.lower_steps < 1:
-            raise ValueError(f"lower_steps must be >= 1, got {self.lower_steps}")
-        positive(self.name, lr_theta=self.lr_theta, fidelity_h=self.fidelity_h)
+        positive(self.name, lr_theta=self.lr_theta, fidelity_h=self.fidelity_h, lower_steps=self.lower_steps)
 
     def refuse(self, problem: AbstractInverseProblem) -> str | None:
         """BiLO needs the strong form only; a regularisation weight needs a field, w_djump an interface."""
