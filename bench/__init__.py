@@ -1,1 +1,3 @@
 """Benchmarks (``make bench``)."""
+
+import hybrid  # noqa: F401 - first, so the OpenMP wait policy is set before torch loads (hybrid/threads.py)

@@ -20,6 +20,7 @@ QUICK_ARGS = {
     "darcy_step": ["--steps", "5", "--warmup", "2"],
     "adjoint_cost": ["--n", "64", "--repeats", "2"],
     "transient_adjoint_cost": ["--cells", "50", "--steps", "50", "--repeats", "2"],
+    "threads": ["--methods", "bilo"],
 }
 
 

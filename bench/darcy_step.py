@@ -36,6 +36,7 @@ def measure(steps: int, warmup: int, n: int = 51) -> dict[str, Any]:
     from comparisons.pdes import DarcyPDE
 
     comm = MPI.COMM_WORLD
+    hybrid.set_threads(None, comm)  # the policy: the node's cores shared among its ranks
     g = np.linspace(0.0, 1.0, n)
     X, Y = np.meshgrid(g, g, indexing="ij")
     pts = np.c_[X.ravel(), Y.ravel()][comm.rank::comm.size]

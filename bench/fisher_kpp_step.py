@@ -103,7 +103,7 @@ def _memory_in_subprocess(name: str, derivatives: str, threads: int) -> float:
 def run(*, steps: int = 60, warmup: int = 10, rounds: int = 2, threads: int = 2,
         modes: tuple[str, ...] = ("jet", "autograd"), memory: bool = True) -> dict[str, Any]:
     """Measure every (method, derivative mode); return the results as a JSON-ready dict."""
-    torch.set_num_threads(threads)
+    hybrid.set_threads(threads)
     times: dict[str, list[float]] = {}
     for _ in range(rounds):
         for mode in modes:
@@ -153,7 +153,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any] | None:
     ap.add_argument("--memory", choices=["bilo", "pinn"], help=argparse.SUPPRESS)
     ap.add_argument("--derivatives", default="jet", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
-    torch.set_num_threads(args.threads)
+    hybrid.set_threads(args.threads)
     if args.memory:
         print(peak_memory_mb(args.memory, args.derivatives))
         return None

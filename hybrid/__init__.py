@@ -18,6 +18,13 @@ Usage (arrays in and out are numpy float64; points have shape (N, d))::
     baseline = PINN(PINNConfig()).fit(problem, x_res, x_dat, u_dat, {"rD": 1.0, "rRHO": 1.0})
 """
 
+import os as _os
+
+# Before torch loads its OpenMP runtime (libgomp reads this once): idle OpenMP threads sleep
+# instead of spinning, so a run beside other busy processes does not lose its cores to its own
+# spinning team (hybrid/threads.py has the measurements). A user's own setting wins.
+_os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
 from .bilo import BiLO as BiLO
 from .bilo import FunctionGradient as FunctionGradient
 from .bilo import gradient_agreement as gradient_agreement
@@ -64,5 +71,7 @@ from .operators import train_deeponet as train_deeponet
 from .pinn import PINN as PINN
 from .problem import AbstractFunctionPDE as AbstractFunctionPDE
 from .problem import AbstractPDE as AbstractPDE
+from .threads import default_threads as default_threads
+from .threads import set_threads as set_threads
 from .training import DivergenceError as DivergenceError
 from .training import FitResult as FitResult

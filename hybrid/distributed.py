@@ -5,7 +5,6 @@ mpi4py is imported only when a communicator is given; serial runs never touch MP
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from typing import Any, final
 
@@ -32,16 +31,6 @@ class DataParallel:
     def active(self) -> bool:
         """Whether there is more than one rank."""
         return self.comm is not None
-
-    def set_threads(self) -> None:
-        """Share the cores of the node among the ranks."""
-        if self.active:
-            # The cores this process may use (respects affinity masks and containers).
-            try:
-                cores = len(os.sched_getaffinity(0))
-            except AttributeError:  # not on Linux
-                cores = os.cpu_count() or 1
-            torch.set_num_threads(max(1, cores // self.size))
 
     def global_count(self, n: int) -> int:
         """Total number of points over ranks."""

@@ -20,6 +20,7 @@ from torch import Tensor
 
 from .distributed import DataParallel
 from .likelihood import PointProcessLikelihood, point_process_loss
+from .threads import ensure_threads
 
 
 def check_settings(config: Any, sizes: tuple[str, ...]) -> None:
@@ -76,7 +77,7 @@ def fit_minibatches(params: Sequence[Tensor], batch_loss: BatchLoss, train: np.n
         RuntimeError: The loss became non-finite.
     """
     dp = dp or DataParallel()
-    dp.set_threads()  # ranks on one node share its cores (no-op when serial)
+    ensure_threads(dp.comm)  # ranks on one node share its cores
     params = list(params)
     opt = torch.optim.Adam(params, lr=lr, amsgrad=True)
     history: list[dict[str, float]] = []

@@ -29,6 +29,7 @@ from .local_operator import HybridModel
 from .mesh_field import FunctionMesh
 from .objectives import fit_term, interface_terms
 from .problem import AbstractFunctionPDE, AbstractPDE
+from .threads import ensure_threads
 
 Callback = Callable[[dict[str, Any]], None]
 PHASES = ("pretrain", "finetune")
@@ -140,7 +141,7 @@ class Run:
                  likelihood: Likelihood | None = None, function_mesh: FunctionMesh | None = None) -> None:
         self.t0 = time.perf_counter()
         self.dp = DataParallel(comm)
-        self.dp.set_threads()
+        ensure_threads(comm)
         self.device, self.dtype = resolve_device(device), resolve_dtype(dtype)
         self.data: FitData = validate(pde, x_res, x_dat, u_dat, theta_init, u_ref, x_ref, x_bc=x_bc,
                                       u_bc=u_bc, device=self.device, dtype=self.dtype,

@@ -14,6 +14,7 @@ A comparison runs seeds × methods on the same data and writes one report::
     report, results = run_study(Study(problem=problem, configs={"bilo": ...}), methods, ...)
 """
 
+import hybrid  # noqa: F401 - first, so the OpenMP wait policy is set before torch loads (hybrid/threads.py)
 from inverse.adjoint_bridge import AdjointConfig as AdjointConfig
 from inverse.cli import Comparison as Comparison
 from inverse.datasets import ParameterGrid as ParameterGrid

@@ -25,6 +25,7 @@ from typing import Any, final
 import torch
 from mpi4py import MPI
 
+import hybrid
 from fem.parallel import collective, run_collectively
 from inverse.method import AbstractMethod, RunOptions, method_label
 from inverse.methods import METHODS
@@ -302,7 +303,8 @@ class Comparison:
             "--threads",
             type=int,
             default=None,
-            help="torch CPU threads (default: the preset's, else torch's)",
+            help="torch CPU threads per rank (default: the preset's, else the cores this process may "
+            "use divided by the ranks on its node)",
         )
         p.add_argument("--quiet", action="store_true", help="no progress bars")
         p.add_argument(
@@ -350,10 +352,8 @@ class Comparison:
             p.error("--device cuda requested but torch sees no CUDA device")
         if args.resume and args.overwrite:
             p.error("--resume and --overwrite exclude each other")
-        threads = args.threads if args.threads is not None else study.threads
-        if threads is not None:
-            torch.set_num_threads(threads)
         comm = MPI.COMM_WORLD
+        hybrid.set_threads(args.threads if args.threads is not None else study.threads, comm)
         out = Path(args.out or f"results/{self.name}-{args.preset}-noise{args.noise:g}")
         folder = RunFolder.prepare(out, comm, resume=args.resume, overwrite=args.overwrite, about={
             "command": f"{p.prog} {' '.join(argv if argv is not None else sys.argv[1:])}",

@@ -48,7 +48,7 @@ class Study:
             whose key is absent uses its config's defaults.
         seeds: Seeds 0..seeds-1 (each draws its own noise and initialises the networks).
         methods: The default ``--methods``.
-        threads: torch CPU threads (None: torch's default).
+        threads: torch CPU threads per rank (None: ``hybrid.set_threads``' policy).
     """
 
     problem: AbstractInverseProblem

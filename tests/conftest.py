@@ -18,10 +18,10 @@ def pytest_configure(config) -> None:
     # One torch thread in the test process: the test networks are small, and two threads on a
     # loaded 2-core machine (or beside an mpirun -n 2 test) spend their time waiting on each other.
     try:
-        import torch
+        import hybrid
     except ImportError:
         return
-    torch.set_num_threads(1)
+    hybrid.set_threads(1)
 
 
 @pytest.fixture(autouse=True)

@@ -1,0 +1,108 @@
+"""The thread policy under load: a comparison alone, and beside a concurrent single-thread job.
+
+Runs the Fisher–KPP smoke comparison (BiLO and the PINN, the project's defaults: threads = the
+cores this process may use / the ranks on its node, idle OpenMP threads sleeping) in a fresh
+process, first alone, then while another process runs a single-threaded torch loop on one of the
+cores. The target is a slowdown ≤ 2× (issue 2.9). ``--spinning`` adds the same loaded run with
+``OMP_WAIT_POLICY=ACTIVE``, i.e. OpenMP's spinning threads as before the policy, for contrast.
+Every time is the median over ``--repeats`` runs of the whole command (imports, FEM data and
+training included).
+
+    python -m bench.threads [--repeats 1] [--spinning]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+NAME = "threads"
+ROOT = Path(__file__).resolve().parents[1]
+# One core busy with a single-threaded torch job (what another user's training looks like).
+BUSY = ("import torch; torch.set_num_threads(1); a = torch.randn(256, 256)\n"
+        "while True: a = torch.tanh(a @ a)")
+
+
+def _comparison(env: dict[str, str], methods: str) -> float:
+    """Wall seconds of one Fisher–KPP smoke comparison in a fresh process."""
+    with tempfile.TemporaryDirectory() as out:
+        cmd = [sys.executable, "-m", "comparisons.fisher_kpp", "--preset", "smoke", "--methods", methods,
+               "--quiet", "--out", out, "--overwrite"]
+        t0 = time.perf_counter()
+        subprocess.run(cmd, cwd=ROOT, env=env, check=True, capture_output=True, text=True)
+        return time.perf_counter() - t0
+
+
+def _timed(env: dict[str, str], methods: str, repeats: int, *, loaded: bool) -> list[float]:
+    times = []
+    for _ in range(repeats):
+        busy = subprocess.Popen([sys.executable, "-c", BUSY], env={**env, "OMP_NUM_THREADS": "1"}) \
+            if loaded else None
+        try:
+            if busy is not None:
+                time.sleep(2.0)  # torch imported, the loop running
+            times.append(_comparison(env, methods))
+        finally:
+            if busy is not None:
+                busy.kill()
+                busy.wait()
+    return times
+
+
+def run(repeats: int = 1, methods: str = "bilo,pinn", spinning: bool = False) -> dict[str, Any]:
+    """Measure alone / loaded (and loaded with spinning threads); return the JSON-ready result."""
+    env = {k: v for k, v in os.environ.items() if k not in ("OMP_WAIT_POLICY", "OMP_NUM_THREADS")}
+    cases = {"alone": _timed(env, methods, repeats, loaded=False),
+             "beside_one_busy_thread": _timed(env, methods, repeats, loaded=True)}
+    if spinning:
+        cases["beside_one_busy_thread_spinning"] = _timed({**env, "OMP_WAIT_POLICY": "ACTIVE"}, methods,
+                                                          repeats, loaded=True)
+    med = {k: float(np.median(v)) for k, v in cases.items()}
+    slowdown = med["beside_one_busy_thread"] / med["alone"]
+    result: dict[str, Any] = {
+        "benchmark": NAME, "command": f"python -m comparisons.fisher_kpp --preset smoke --methods {methods}",
+        "cores": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count(),
+        "repeats": repeats, "seconds": cases, "median_s": med, "slowdown_loaded": slowdown,
+        "targets": {"slowdown_loaded<=2": slowdown <= 2.0}}
+    if spinning:
+        result["slowdown_loaded_spinning"] = med["beside_one_busy_thread_spinning"] / med["alone"]
+    return result
+
+
+def summary(r: dict[str, Any]) -> str:
+    """The printed lines."""
+    lines = [f"{NAME}: {r['command']} on {r['cores']} cores, median of {r['repeats']}"]
+    for k, v in r["median_s"].items():
+        lines.append(f"  {k:34s} {v:7.1f} s  ({v / r['median_s']['alone']:.2f}× alone)")
+    lines.append(f"  target: loaded ≤ 2× alone: {'met' if r['targets']['slowdown_loaded<=2'] else 'NOT met'}")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    """Command line (see the module docstring)."""
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    ap.add_argument("--repeats", type=int, default=1, help="runs per case (median)")
+    ap.add_argument("--methods", default="bilo,pinn", help="the comparison's --methods")
+    ap.add_argument("--spinning", action="store_true",
+                    help="also the loaded run with spinning OpenMP threads (OMP_WAIT_POLICY=ACTIVE)")
+    ap.add_argument("--out", default="results/bench")
+    args = ap.parse_args(argv)
+    r = run(args.repeats, args.methods, args.spinning)
+    print(summary(r))
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / f"{NAME}.json").write_text(json.dumps(r, indent=1))
+    return r
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,59 @@
+"""The thread policy: cores from the affinity mask, shared among a node's ranks; sleeping OpenMP threads."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+import hybrid
+from hybrid import threads
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_default_is_the_affinity_divided_by_the_local_ranks(monkeypatch):
+    monkeypatch.setattr(threads, "available_cores", lambda: 8)
+    monkeypatch.setattr(threads, "local_ranks", lambda comm=None: 3)
+    assert threads.default_threads() == 2
+    monkeypatch.setattr(threads, "local_ranks", lambda comm=None: 16)
+    assert threads.default_threads() == 1
+
+
+def test_available_cores_follows_the_affinity_mask():
+    if not hasattr(os, "sched_getaffinity"):
+        pytest.skip("no affinity masks here")
+    assert threads.available_cores() == len(os.sched_getaffinity(0))
+
+
+def test_set_threads_sets_torch_and_is_not_overridden_by_a_fit():
+    before = torch.get_num_threads()
+    try:
+        assert hybrid.set_threads(1) == 1
+        assert torch.get_num_threads() == 1
+        # A fit applies the policy only when nobody chose: an explicit choice stays.
+        assert threads.ensure_threads() == 1
+        with pytest.raises(ValueError, match="threads must be >= 1"):
+            hybrid.set_threads(0)
+    finally:
+        hybrid.set_threads(before)
+
+
+@pytest.mark.parametrize("entry", ["comparisons.fisher_kpp", "bench.fisher_kpp_step", "inverse"])
+def test_openmp_threads_sleep_when_idle(entry):
+    # libgomp prints the settings it started with: the entry point must have set the wait policy
+    # before torch loaded it, or a run beside another busy process spins its cores away.
+    env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
+    code = f"import {entry}, torch; torch.ones(1)"
+    proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
+                          env={**env, "OMP_DISPLAY_ENV": "TRUE"}, check=True)
+    assert "OMP_WAIT_POLICY = 'PASSIVE'" in proc.stdout + proc.stderr
+
+
+def test_a_user_wait_policy_wins():
+    env = {**os.environ, "OMP_DISPLAY_ENV": "TRUE", "OMP_WAIT_POLICY": "ACTIVE"}
+    proc = subprocess.run([sys.executable, "-c", "import hybrid"], cwd=ROOT, capture_output=True,
+                          text=True, env=env, check=True)
+    assert "OMP_WAIT_POLICY = 'ACTIVE'" in proc.stdout + proc.stderr
