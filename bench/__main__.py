@@ -17,7 +17,7 @@ from pathlib import Path
 # Arguments for a quick pass (few steps), per benchmark that supports one.
 QUICK_ARGS = {
     "fisher_kpp_step": ["--steps", "10", "--warmup", "2", "--rounds", "1", "--no-memory"],
-    "darcy_step": ["--steps", "5", "--warmup", "2"],
+    "darcy_step": ["--steps", "5", "--warmup", "2", "--rounds", "1", "--no-memory"],
     "adjoint_cost": ["--n", "64", "--repeats", "2"],
     "transient_adjoint_cost": ["--cells", "50", "--steps", "50", "--repeats", "2"],
     "threads": ["--methods", "bilo"],

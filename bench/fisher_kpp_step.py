@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
 import subprocess
 import sys
 import time
@@ -24,6 +23,7 @@ import numpy as np
 import torch
 
 import hybrid
+from bench._memory import peak_growth_mb
 
 # The comparison's own problem, so the benchmark times exactly what the comparison trains.
 from comparisons.pdes import FisherKPP
@@ -63,34 +63,17 @@ def step_times(name: str, derivatives: str, *, warmup: int, steps: int) -> list[
     return list(np.diff(stamps)[warmup:])
 
 
-def _status_kb(field: str) -> int:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith(field + ":"):
-            return int(line.split()[1])
-    raise KeyError(field)
-
-
 def peak_memory_mb(name: str, derivatives: str, steps: int = 20) -> float:
-    """Peak RSS during a short fit minus the RSS before it (MB), in this (fresh) process.
-
-    On Linux the peak (VmHWM) is reset first through /proc/self/clear_refs, so the spike of
-    importing torch does not mask the fit's own peak; elsewhere ``ru_maxrss`` is used.
-    """
-    # Library set-up (thread pools, autograd engine) on a tiny problem, so it is not counted.
+    """Peak RSS growth (MB) during a short fit, in this (fresh) process (``bench._memory``)."""
     tiny = hybrid.NetworkConfig(depth=2, width=2)
-    hybrid.PINN(hybrid.PINNConfig(network=tiny, pretrain=hybrid.PretrainConfig(steps=1),
-                                  finetune=hybrid.PINNFinetuneConfig(steps=1))).fit(
-        FisherKPP(), _grid(2), _grid(2), np.zeros(4), dict.fromkeys(PARAMS, 1.0), progress=False,
-        device="cpu")
-    try:
-        Path("/proc/self/clear_refs").write_text("5")
-        before = _status_kb("VmRSS")
-        _fit(name, derivatives, steps)
-        return (_status_kb("VmHWM") - before) / 1024
-    except OSError:
-        before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-        _fit(name, derivatives, steps)
-        return (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024
+
+    def warm() -> None:
+        hybrid.PINN(hybrid.PINNConfig(network=tiny, pretrain=hybrid.PretrainConfig(steps=1),
+                                      finetune=hybrid.PINNFinetuneConfig(steps=1))).fit(
+            FisherKPP(), _grid(2), _grid(2), np.zeros(4), dict.fromkeys(PARAMS, 1.0), progress=False,
+            device="cpu")
+
+    return peak_growth_mb(lambda: _fit(name, derivatives, steps), warm)
 
 
 def _memory_in_subprocess(name: str, derivatives: str, threads: int) -> float:

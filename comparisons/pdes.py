@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 import torch
 from torch import Tensor
 
-from hybrid import AbstractFunctionPDE, AbstractJetPDE, AbstractPDE, Jet
+from hybrid import AbstractFunctionJetPDE, AbstractJetPDE, AbstractPDE, Jet
 from hybrid.geometry import DistanceFunction
 
 
@@ -44,37 +45,32 @@ class FisherKPP(AbstractJetPDE):
 
 
 @dataclass(frozen=True, kw_only=True)
-class VariablePoisson(AbstractFunctionPDE):
+class VariablePoisson(AbstractFunctionJetPDE):
     """(D u')' = −π² sin(πx) on (0, 1), u(0) = u(1) = 0; the unknown is the function D."""
 
     param_names: tuple[str, ...] = ("D",)
     input_dim: int = 1
+    first_derivatives: tuple[int, ...] = (0,)
+    second_derivatives: tuple[int, ...] = (0,)
 
     def function_transform(self, x: Tensor, v: Tensor) -> Tensor:
         """D_V = 1 + x(1−x)·v: D(0) = D(1) = 1 exactly."""
         s = x[:, 0]
         return 1 + s * (1 - s) * v
 
-    def output_transform(self, x: Tensor, N: Tensor, theta: Tensor) -> Tensor:
+    def transform_coefficients(self, x: Tensor) -> tuple[Tensor, Tensor]:
         """u = x(1−x)·N: exact homogeneous Dirichlet values."""
         s = x[:, 0]
-        return s * (1 - s) * N
+        return torch.zeros_like(s), s * (1 - s)
 
-    def residual(self, x: Tensor, u: Tensor, theta: Tensor) -> Tensor:
-        """r = (z u_x)_x − f = z_x u_x + z u_xx − f, with z = D_V(x) of shape (n, 1).
-
-        z depends on x through D_V's graph, so differentiating z·u_x with respect to x gives
-        z_x u_x + z u_xx; dr/dz (the residual-gradient) then holds z_x fixed (spec §1.3).
-        """
-        z = theta[:, 0]
-        (u_x,) = torch.autograd.grad(u.sum(), x, create_graph=True)
-        (flux_x,) = torch.autograd.grad((z * u_x[:, 0]).sum(), x, create_graph=True)
+    def residual_jet(self, x: Tensor, jet: Jet, z: Jet) -> Tensor:
+        """r = (z u_x)_x − f = z_x u_x + z u_xx − f, z = D_V(x) (dr/dz holds z_x fixed, spec §1.3)."""
         f = -(math.pi**2) * torch.sin(math.pi * x[:, 0])
-        return flux_x[:, 0] - f
+        return z.du[0] * jet.du[0] + z.u * jet.d2u[0] - f
 
 
 @dataclass(frozen=True, kw_only=True, eq=False)
-class DarcyPDE(AbstractFunctionPDE):
+class DarcyPDE(AbstractFunctionJetPDE):
     """−∇·(a∇u) = 1 with a = lo + (hi − lo)·sigmoid(v) and u = φ·N (φ = 0 on the Dirichlet boundary)."""
 
     distance: DistanceFunction | None = None
@@ -82,6 +78,8 @@ class DarcyPDE(AbstractFunctionPDE):
     hi: float = 12.0
     param_names: tuple[str, ...] = ("a",)
     input_dim: int = 2
+    first_derivatives: tuple[int, ...] = (0, 1)
+    second_derivatives: tuple[int, ...] = (0, 1)
 
     def phi(self, x: Tensor) -> Tensor:
         """The boundary factor φ(x): a product on the unit square, an ADF otherwise."""
@@ -93,29 +91,21 @@ class DarcyPDE(AbstractFunctionPDE):
         """a = lo + (hi − lo)·sigmoid(v): a smoothed two-valued coefficient in (lo, hi)."""
         return self.lo + (self.hi - self.lo) * torch.sigmoid(v)
 
-    def output_transform(self, x: Tensor, N: Tensor, theta: Tensor) -> Tensor:
+    def transform_coefficients(self, x: Tensor) -> tuple[Tensor, Tensor]:
         """u = φ(x)·N: exact homogeneous Dirichlet data."""
-        return self.phi(x) * N
+        phi = self.phi(x)
+        return torch.zeros_like(phi), phi
 
-    def residual(self, x: Tensor, u: Tensor, theta: Tensor) -> Tensor:
-        """r = −∇·(z∇u) − 1 with z = f_V(x) (∇z through f_V's graph)."""
-        (du,) = torch.autograd.grad(u.sum(), x, create_graph=True)
-        flux = theta[:, :1] * du
-        div = torch.zeros_like(u)
-        for i in range(x.shape[1]):
-            (dflux,) = torch.autograd.grad(flux[:, i].sum(), x, create_graph=True)
-            div = div + dflux[:, i]
+    def residual_jet(self, x: Tensor, jet: Jet, z: Jet) -> Tensor:
+        """r = −∇·(z∇u) − 1 = −(z Δu + ∇z·∇u) − 1, z = f_V(x) (dr/dz holds ∇z fixed)."""
+        div = torch.zeros_like(jet.u)
+        for i in range(self.input_dim):
+            div = div + z.u * jet.d2u[i] + z.du[i] * jet.du[i]
         return -div - 1.0
 
 
-def _time_and_space_derivatives(x: Tensor, u: Tensor) -> tuple[Tensor, Tensor]:
-    """(u_t, u_x) at inputs x = (t, x), by autograd with the graph kept."""
-    (du,) = torch.autograd.grad(u.sum(), x, create_graph=True)
-    return du[:, 0], du[:, 1]
-
-
 @dataclass(frozen=True, kw_only=True)
-class HeatInitialCondition(AbstractFunctionPDE):
+class HeatInitialCondition(AbstractFunctionJetPDE):
     """u_t = D u_xx on [0, 1]², inputs (t, x), u = 0 at x = 0, 1; the unknown is u0(x) = u(0, x).
 
     u0_V = softplus(v)·x(1−x) (non-negative, zero at the ends; paper B.3) depends on x only
@@ -127,26 +117,27 @@ class HeatInitialCondition(AbstractFunctionPDE):
     param_names: tuple[str, ...] = ("u0",)
     input_dim: int = 2
     field_columns: tuple[int, ...] | None = (1,)
+    first_derivatives: tuple[int, ...] = (0,)
+    second_derivatives: tuple[int, ...] = (1,)
+    field_offset: ClassVar[float] = 1.0
 
     def function_transform(self, x: Tensor, v: Tensor) -> Tensor:
         """u0_V = softplus(v)·x(1−x), x the spatial coordinate (n, 1)."""
         s = x[:, 0]
         return torch.nn.functional.softplus(v) * s * (1 - s)
 
-    def output_transform(self, x: Tensor, N: Tensor, theta: Tensor) -> Tensor:
+    def transform_coefficients(self, x: Tensor) -> tuple[Tensor, Tensor]:
         """u = N·x(1−x)·t + z."""
         t, s = x[:, 0], x[:, 1]
-        return N * s * (1 - s) * t + theta[:, 0]
+        return torch.zeros_like(t), s * (1 - s) * t
 
-    def residual(self, x: Tensor, u: Tensor, theta: Tensor) -> Tensor:
-        """r = u_t − D u_xx (z's own x-derivatives enter through u0_V's graph; dr/dz holds them fixed)."""
-        u_t, u_x = _time_and_space_derivatives(x, u)
-        (d2,) = torch.autograd.grad(u_x.sum(), x, create_graph=True)
-        return u_t - self.D * d2[:, 1]
+    def residual_jet(self, x: Tensor, jet: Jet, z: Jet) -> Tensor:
+        """r = u_t − D u_xx (z's own x-derivatives enter u's jet; dr/dz holds them fixed)."""
+        return jet.du[0] - self.D * jet.d2u[1]
 
 
 @dataclass(frozen=True, kw_only=True)
-class BurgersInitialCondition(AbstractFunctionPDE):
+class BurgersInitialCondition(AbstractFunctionJetPDE):
     """u_t + a·u·u_x = 0 on [0, 1]², inputs (t, x), u = 0 at x = 0, 1; the unknown is u0(x).
 
     u0_V = MLP_V(x)·x(1−x) (paper B.5); the network is u = N(t, x, z)·x(1−x)·t + z, z = u0_V(x).
@@ -156,21 +147,23 @@ class BurgersInitialCondition(AbstractFunctionPDE):
     param_names: tuple[str, ...] = ("u0",)
     input_dim: int = 2
     field_columns: tuple[int, ...] | None = (1,)
+    first_derivatives: tuple[int, ...] = (0, 1)
+    second_derivatives: tuple[int, ...] = ()
+    field_offset: ClassVar[float] = 1.0
 
     def function_transform(self, x: Tensor, v: Tensor) -> Tensor:
         """u0_V = v·x(1−x), x the spatial coordinate (n, 1)."""
         s = x[:, 0]
         return v * s * (1 - s)
 
-    def output_transform(self, x: Tensor, N: Tensor, theta: Tensor) -> Tensor:
+    def transform_coefficients(self, x: Tensor) -> tuple[Tensor, Tensor]:
         """u = N·x(1−x)·t + z."""
         t, s = x[:, 0], x[:, 1]
-        return N * s * (1 - s) * t + theta[:, 0]
+        return torch.zeros_like(t), s * (1 - s) * t
 
-    def residual(self, x: Tensor, u: Tensor, theta: Tensor) -> Tensor:
+    def residual_jet(self, x: Tensor, jet: Jet, z: Jet) -> Tensor:
         """r = u_t + a·u·u_x."""
-        u_t, u_x = _time_and_space_derivatives(x, u)
-        return u_t + self.a * u * u_x
+        return jet.du[0] + self.a * jet.u * jet.du[1]
 
 
 @dataclass(frozen=True, kw_only=True)

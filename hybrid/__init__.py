@@ -46,6 +46,7 @@ from .fno import grid_points as grid_points
 from .fno import invert_fno as invert_fno
 from .fno import train_fno as train_fno
 from .history import History as History
+from .jets import AbstractFunctionJetPDE as AbstractFunctionJetPDE
 from .jets import AbstractJetPDE as AbstractJetPDE
 from .jets import Jet as Jet
 from .likelihood import Likelihood as Likelihood

@@ -8,7 +8,15 @@ import torch
 from torch import Tensor, nn
 
 from .config import Derivatives, FunctionNetworkConfig, NetworkConfig
-from .jets import AbstractJetPDE, Jet, coefficient_jet, transform_jet
+from .jets import (
+    AbstractFunctionJetPDE,
+    AbstractJetPDE,
+    Jet,
+    autograd_jet,
+    coefficient_jet,
+    detached,
+    transform_jet,
+)
 from .losses import residual_gradient
 from .mesh_field import FunctionMesh, PiecewiseLinearField, invert_monotone
 from .networks import FunctionNetwork, LocalOperator
@@ -29,9 +37,10 @@ class HybridModel(nn.Module):
         super().__init__()
         self.pde = pde
         self.is_function = isinstance(pde, AbstractFunctionPDE)
-        jet_ok = isinstance(pde, AbstractJetPDE) and not self.is_function
+        jet_ok = isinstance(pde, AbstractFunctionJetPDE) or (isinstance(pde, AbstractJetPDE)
+                                                               and not self.is_function)
         if derivatives == "jet" and not jet_ok:
-            raise ValueError("derivatives='jet' needs a scalar-parameter AbstractJetPDE, "
+            raise ValueError("derivatives='jet' needs an AbstractJetPDE or AbstractFunctionJetPDE, "
                              f"got {type(pde).__name__}")
         self.jet = jet_ok and derivatives != "autograd"
         self._coefficients: dict[tuple[object, ...], tuple[Tensor, Jet, Jet]] = {}
@@ -132,13 +141,57 @@ class HybridModel(nn.Module):
                              f"got {tuple(out.shape)}")
         return out, (residual_gradient(out, theta) if with_gradient else None)
 
+    def _field_jet(self, x: Tensor, first: tuple[int, ...], second: tuple[int, ...]) -> tuple[Jet, Tensor]:
+        """The jet of z = f_V(x) and the per-point parameter tensor θ = z (n, 1).
+
+        With an embedding (BiLO) the residual is a lower-level quantity: W's gradient does not
+        depend on V through it, so z's jet is a constant and θ a fresh leaf (the residual-gradient
+        dr/dz is taken with z's derivatives fixed). Without one (the PINN trains V on the
+        residual too) the jet keeps f_V's graph.
+        """
+        with torch.enable_grad():
+            xg = x.detach().requires_grad_(True)
+            zj = autograd_jet(xg, self.function(xg), first, second)
+        if not self.net.n_params:
+            return zj, zj.u.unsqueeze(-1)
+        zj = detached(zj)
+        theta = zj.u.unsqueeze(-1).requires_grad_(True)
+        return Jet(u=theta[:, 0], du=zj.du, d2u=zj.d2u), theta
+
     def _residual_jet(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        """r and the per-point parameters θ it was computed from, by forward jets."""
         pde = self.pde
-        assert isinstance(pde, AbstractJetPDE)
-        theta = self.expand(x)
+        assert isinstance(pde, AbstractJetPDE | AbstractFunctionJetPDE)
         first, second = pde.jet_first(), pde.second_derivatives
-        N, dN, d2N = self.net.forward_jet(x, theta if self.net.n_params else None, first, second)
-        # a(x), b(x) do not change during a run: their jets are computed once per point set.
+        zj: Jet | None = None
+        if isinstance(pde, AbstractFunctionJetPDE):
+            zj, theta = self._field_jet(x, first, second)
+            dtheta = [zj.du[i].unsqueeze(-1) for i in first]
+            d2theta = [zj.d2u[i].unsqueeze(-1) for i in second]
+        else:
+            theta, dtheta, d2theta = self.expand(x), None, None
+        embed = self.net.n_params > 0
+        N, dN, d2N = self.net.forward_jet(x, theta if embed else None, first, second,
+                                          dtheta if embed else None, d2theta if embed else None)
+        a, b = self._coefficient_jets(x)
+        N_jet = Jet(u=N, du={i: dN[k] for k, i in enumerate(first)},
+                    d2u={i: d2N[k] for k, i in enumerate(second)})
+        offset = pde.field_offset if isinstance(pde, AbstractFunctionJetPDE) else 0.0
+        jet = transform_jet(a, b, N_jet, zj, offset)
+        return self._call_residual_jet(x, jet, theta, zj), theta
+
+    def _call_residual_jet(self, x: Tensor, jet: Jet, theta: Tensor, zj: Jet | None) -> Tensor:
+        pde = self.pde
+        if zj is None:
+            assert isinstance(pde, AbstractJetPDE)
+            return pde.residual_jet(x, jet, theta)
+        assert isinstance(pde, AbstractFunctionJetPDE)
+        return pde.residual_jet(x, jet, zj)
+
+    def _coefficient_jets(self, x: Tensor) -> tuple[Jet, Jet]:
+        """Jets of a(x), b(x): they do not change during a run, so they are computed once per point set."""
+        pde = self.pde
+        assert isinstance(pde, AbstractJetPDE | AbstractFunctionJetPDE)
         # The cache holds x itself, so its storage cannot be reused by another tensor meanwhile.
         key = (x.data_ptr(), tuple(x.shape), x.dtype, x.device, x._version)
         if key not in self._coefficients:
@@ -146,9 +199,7 @@ class HybridModel(nn.Module):
                 self._coefficients.pop(next(iter(self._coefficients)))
             self._coefficients[key] = (x, *coefficient_jet(pde, x))
         _, a, b = self._coefficients[key]
-        jet = transform_jet(a, b, Jet(u=N, du={i: dN[k] for k, i in enumerate(first)},
-                                      d2u={i: d2N[k] for k, i in enumerate(second)}))
-        return pde.residual_jet(x, jet, theta), theta
+        return a, b
 
     def predict(self, x: Tensor, theta: Tensor | None = None) -> Tensor:
         """u at points x (n,) with the trained unknowns or the given scalar θ (p,)."""

@@ -77,7 +77,8 @@ class LocalOperator(nn.Module):
         return out.squeeze(-1)
 
     def forward_jet(self, x: Tensor, theta: Tensor | None, first: tuple[int, ...],
-                    second: tuple[int, ...]) -> tuple[Tensor, list[Tensor], list[Tensor]]:
+                    second: tuple[int, ...], dtheta: list[Tensor] | None = None,
+                    d2theta: list[Tensor] | None = None) -> tuple[Tensor, list[Tensor], list[Tensor]]:
         """N and its input derivatives by forward propagation of tangents through the layers.
 
         Each hidden layer carries the value block and one (n, width) block per first derivative
@@ -87,11 +88,33 @@ class LocalOperator(nn.Module):
         tensors: stacking them into one matmul was slower on CPU, because slicing the stack
         makes autograd allocate and zero-fill full-size gradient buffers.
 
+        Args:
+            x: Points (n, d).
+            theta: Per-point parameters (n, p), or None without an embedding.
+            first: The coordinates of the first derivatives.
+            second: The coordinates of the pure second derivatives (each also in ``first``).
+            dtheta: ∂_i θ (n, p) for i in ``first`` when θ depends on x (a function unknown
+                z = f(x)); None: θ is constant in x.
+            d2theta: ∂_ii θ (n, p) for i in ``second`` (None: θ is constant in x).
+
         Returns:
             N (n,), the first derivatives [∂_i N (n,) for i in first] and the second
             derivatives [∂_ii N (n,) for i in second].
         """
         sel = [first.index(i) for i in second]
+        y0, y1, y2 = self._input_jet(x, theta, first, sel, dtheta, d2theta)
+        for layer in [*self.hidden, self.output]:
+            t, t1, h1, th = _tanh_jet(y0, y1, sel)
+            h2 = _second(t1, th, y1, y2, sel)
+            Wt = layer.weight.T
+            y0, y1, y2 = layer(t), [h @ Wt for h in h1], [h @ Wt for h in h2]
+        assert y2 is not None
+        return y0.squeeze(-1), [a.squeeze(-1) for a in y1], [b.squeeze(-1) for b in y2]
+
+    def _input_jet(self, x: Tensor, theta: Tensor | None, first: tuple[int, ...], sel: list[int],
+                   dtheta: list[Tensor] | None, d2theta: list[Tensor] | None,
+                   ) -> tuple[Tensor, list[Tensor], list[Tensor] | None]:
+        """The first layer's pre-activation jet (value, [∂_i], [∂_ii] or None when zero)."""
         if self.features is not None:
             f = self.features
             c = 2 * math.pi * f.sigma
@@ -108,23 +131,32 @@ class LocalOperator(nn.Module):
             y2 = None
         if self.n_params:
             assert theta is not None
-            y0 = y0 + theta @ self.embedding_matrix().T
-        for layer in [*self.hidden, self.output]:
-            t = torch.tanh(y0)
-            t1 = 1 - t * t
-            h1 = [t1 * a for a in y1]
-            # tanh'' y_i² + tanh' y_ii = t1·y_ii − 2·t·(t1·y_i)·y_i, reusing h1 = t1·y_i.
-            th = [t * h1[k] for k in sel]
-            if y2 is None:
-                h2 = [-2 * a * y1[k] for a, k in zip(th, sel, strict=True)]
-            else:
-                h2 = [torch.addcmul(t1 * b, a, y1[k], value=-2) for a, b, k in zip(th, y2, sel, strict=True)]
-            Wt = layer.weight.T
-            y0 = layer(t)
-            y1 = [h @ Wt for h in h1]
-            y2 = [h @ Wt for h in h2]
-        assert y2 is not None
-        return y0.squeeze(-1), [a.squeeze(-1) for a in y1], [b.squeeze(-1) for b in y2]
+            E = self.embedding_matrix().T
+            y0 = y0 + theta @ E
+            # z = f(x) moves with x: its tangents enter through the embedding too.
+            if dtheta is not None:
+                y1 = [a + dt @ E for a, dt in zip(y1, dtheta, strict=True)]
+            if d2theta is not None:
+                y2 = [d2t @ E for d2t in d2theta] if y2 is None else \
+                    [b + d2t @ E for b, d2t in zip(y2, d2theta, strict=True)]
+        return y0, y1, y2
+
+
+def _tanh_jet(y0: Tensor, y1: list[Tensor],
+              sel: list[int]) -> tuple[Tensor, Tensor, list[Tensor], list[Tensor]]:
+    """t = tanh(y0), t1 = tanh', the first-derivative blocks t1·y_i and t·t1·y_i for the second ones."""
+    t = torch.tanh(y0)
+    t1 = 1 - t * t
+    h1 = [t1 * a for a in y1]
+    return t, t1, h1, [t * h1[k] for k in sel]
+
+
+def _second(t1: Tensor, th: list[Tensor], y1: list[Tensor], y2: list[Tensor] | None,
+            sel: list[int]) -> list[Tensor]:
+    """tanh'' y_i² + tanh' y_ii = t1·y_ii − 2·t·(t1·y_i)·y_i, reusing th = t·t1·y_i."""
+    if y2 is None:
+        return [-2 * a * y1[k] for a, k in zip(th, sel, strict=True)]
+    return [torch.addcmul(t1 * b, a, y1[k], value=-2) for a, b, k in zip(th, y2, sel, strict=True)]
 
 
 @final

@@ -3,7 +3,20 @@
 import numpy as np
 import pytest
 import torch
-from hybrid_problems import FisherKPP, FisherKPPJet, fk_data, fk_grid
+from hybrid_problems import (
+    Burgers,
+    BurgersAutograd,
+    Darcy,
+    DarcyAutograd,
+    FisherKPP,
+    FisherKPPJet,
+    Heat,
+    HeatAutograd,
+    VarPoisson,
+    VarPoissonAutograd,
+    fk_data,
+    fk_grid,
+)
 
 import hybrid
 from hybrid import HybridModel
@@ -72,3 +85,91 @@ def test_jet_and_autograd_fits_agree():
 def test_jet_requires_a_jet_problem():
     with pytest.raises(ValueError, match="AbstractJetPDE"):
         _model(FisherKPP(), "jet")
+
+
+# Function unknowns: z = f_V(x) enters the embedding with its own tangents.
+FUNCTION_CASES = {
+    "darcy": (Darcy(), DarcyAutograd(), 2),
+    "poisson": (VarPoisson(), VarPoissonAutograd(), 1),
+    "heat": (Heat(), HeatAutograd(), 2),
+    "burgers": (Burgers(), BurgersAutograd(), 2),
+}
+
+
+def _function_model(pde, derivatives, *, embed, fourier=True):
+    torch.manual_seed(4)
+    return HybridModel(pde, None, embed=embed,
+                       network=hybrid.NetworkConfig(depth=3, width=10, fourier=fourier),
+                       function_network=hybrid.FunctionNetworkConfig(depth=3, width=6, fourier=fourier),
+                       derivatives=derivatives).double()
+
+
+@pytest.mark.parametrize("embed", [True, False], ids=["bilo", "pinn"])
+@pytest.mark.parametrize("case", list(FUNCTION_CASES))
+def test_function_jet_residual_rgrad_and_gradients_equal_autograd(case, embed):
+    jet_pde, ag_pde, d = FUNCTION_CASES[case]
+    x = torch.rand(11, d, dtype=torch.float64)
+    jet = _function_model(jet_pde, "auto", embed=embed)
+    ag = _function_model(ag_pde, "autograd", embed=embed)  # the hand-written nested-autograd residual
+    assert jet.jet and not ag.jet
+    r1, g1 = jet.residual(x, with_gradient=embed)
+    r2, g2 = ag.residual(x, with_gradient=embed)
+    np.testing.assert_allclose(r1.detach(), r2.detach(), rtol=1e-11, atol=1e-13)
+    if embed:
+        # dr/dz with ∇z held fixed, as the autograd path takes it; then BiLO's lower-level W-gradient
+        np.testing.assert_allclose(g1.detach(), g2.detach(), rtol=1e-10, atol=1e-13)
+        L1 = (r1**2).mean() + 0.1 * (g1**2).sum(1).mean()
+        L2 = (r2**2).mean() + 0.1 * (g2**2).sum(1).mean()
+        for a, b in zip(torch.autograd.grad(L1, jet.weights()), torch.autograd.grad(L2, ag.weights()),
+                        strict=True):
+            np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-12)
+    else:
+        # the PINN trains W and V on the residual: both gradients agree
+        L1, L2 = (r1**2).mean(), (r2**2).mean()
+        p1, p2 = jet.weights() + jet.unknowns(), ag.weights() + ag.unknowns()
+        for a, b in zip(torch.autograd.grad(L1, p1), torch.autograd.grad(L2, p2), strict=True):
+            np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-12)
+
+
+def test_function_jet_rgrad_is_the_derivative_in_z_with_its_gradient_fixed():
+    # r(z + h) − r(z − h) over 2h, z shifted by a constant (so ∇z, Δz are unchanged)
+    model = _function_model(Darcy(), "jet", embed=True)
+    x = torch.rand(7, 2, dtype=torch.float64)
+    _, g = model.residual(x, with_gradient=True)
+    h, rs = 1e-5, []
+    for s in (1, -1):
+        shifted = _Shift(model, s * h)
+        rs.append(shifted.residual(x, with_gradient=False)[0].detach())
+    np.testing.assert_allclose(g[:, 0].detach(), (rs[0] - rs[1]) / (2 * h), rtol=1e-6, atol=1e-8)
+
+
+class _Shift:
+    """The model with f_V + c: a constant shift of z leaves its derivatives unchanged."""
+
+    def __init__(self, model, c):
+        self.model, self.c = model, c
+
+    def residual(self, x, with_gradient):
+        original = self.model.function
+        self.model.function = lambda xx: original(xx) + self.c
+        try:
+            return self.model.residual(x, with_gradient=with_gradient)
+        finally:
+            del self.model.function
+
+
+def test_p1_field_jet_equals_autograd():
+    # a piecewise-linear f: ∇f exact, ∂²f = 0 inside the elements (no graph to differentiate)
+    verts = np.array([[0, 0], [1, 0], [0, 1], [1, 1]], dtype=float)
+    mesh = hybrid.FunctionMesh(vertices=verts, triangles=np.array([[0, 1, 3], [0, 3, 2]]),
+                               initial=np.array([4.0, 5.0, 6.0, 9.0]))
+    out = []
+    for pde, d in ((Darcy(), "jet"), (DarcyAutograd(), "autograd")):
+        torch.manual_seed(4)
+        m = HybridModel(pde, None, embed=True, network=hybrid.NetworkConfig(depth=3, width=10),
+                        function_network=hybrid.FunctionNetworkConfig(kind="p1"), derivatives=d,
+                        function_mesh=mesh).double()
+        x = torch.tensor([[0.2, 0.3], [0.7, 0.4], [0.4, 0.9]], dtype=torch.float64)
+        out.append([t.detach() for t in m.residual(x, with_gradient=True)])
+    for a, b in zip(*out, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-11, atol=1e-13)
