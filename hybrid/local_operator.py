@@ -149,14 +149,56 @@ class HybridModel(nn.Module):
         dr/dz is taken with z's derivatives fixed). Without one (the PINN trains V on the
         residual too) the jet keeps f_V's graph.
         """
-        with torch.enable_grad():
-            xg = x.detach().requires_grad_(True)
-            zj = autograd_jet(xg, self.function(xg), first, second)
+        if isinstance(self.fnet, FunctionNetwork):
+            zj = self._network_field_jet(x, first, second)
+        else:
+            with torch.enable_grad():
+                xg = x.detach().requires_grad_(True)
+                zj = autograd_jet(xg, self.function(xg), first, second)
         if not self.net.n_params:
             return zj, zj.u.unsqueeze(-1)
         zj = detached(zj)
         theta = zj.u.unsqueeze(-1).requires_grad_(True)
         return Jet(u=theta[:, 0], du=zj.du, d2u=zj.d2u), theta
+
+    def _network_field_jet(self, x: Tensor, first: tuple[int, ...], second: tuple[int, ...]) -> Jet:
+        """The jet of z = T(x_f, v(x_f)) in the inputs x: v's jet by forward tangents, T's by the chain rule.
+
+        x_f are the columns f depends on; T is the problem's ``function_transform``, whose partial
+        derivatives (elementwise) come from autograd on its own small graph:
+        ∂_i z = T_x + T_v v_i, ∂_ii z = T_xx + 2 T_xv v_i + T_vv v_i² + T_v v_ii.
+        """
+        pde, fnet = self.pde, self.fnet
+        assert isinstance(pde, AbstractFunctionPDE) and isinstance(fnet, FunctionNetwork)
+        cols = self.field_columns
+        # the field's own coordinates that the residual differentiates in, by input column
+        f_first = tuple(cols.index(i) for i in first if i in cols)
+        f_second = tuple(cols.index(i) for i in second if i in cols)
+        xf = x if len(cols) == x.shape[1] else x[:, list(cols)]
+        v, dv, d2v = fnet.forward_jet(xf, f_first, f_second)
+        with torch.enable_grad():
+            xl = xf.detach().requires_grad_(True)
+            vl = v if v.requires_grad else v.detach().requires_grad_(True)
+            z = pde.function_transform(xl, vl)
+            zx, zv = _partials(z, xl, vl)
+            zvv = _partials(zv, xl, vl)[1]
+        zero = torch.zeros_like(z)
+        du, d2u = {}, {}
+        for i in first:
+            if i not in cols:
+                du[i] = zero
+                continue
+            j = cols.index(i)
+            du[i] = zx[:, j] + zv * dv[f_first.index(j)]
+        for i in second:
+            if i not in cols:
+                d2u[i] = zero
+                continue
+            j = cols.index(i)
+            vi, vii = dv[f_first.index(j)], d2v[f_second.index(j)]
+            zxx, zxv = _partials(zx[:, j], xl, vl)
+            d2u[i] = zxx[:, j] + 2 * zxv * vi + zvv * vi * vi + zv * vii
+        return Jet(u=z, du=du, d2u=d2u)
 
     def _residual_jet(self, x: Tensor) -> tuple[Tensor, Tensor]:
         """r and the per-point parameters θ it was computed from, by forward jets."""
@@ -205,3 +247,11 @@ class HybridModel(nn.Module):
         """u at points x (n,) with the trained unknowns or the given scalar θ (p,)."""
         with torch.no_grad():
             return self.u(x, self.expand(x, theta))
+
+
+def _partials(y: Tensor, x: Tensor, v: Tensor) -> tuple[Tensor, Tensor]:
+    """∂y/∂x (n, d) and ∂y/∂v (n,) of an elementwise y(x, v), with the graph kept; zeros where unused."""
+    if not y.requires_grad:
+        return torch.zeros_like(x), torch.zeros_like(v)
+    gx, gv = torch.autograd.grad(y.sum(), [x, v], create_graph=True, allow_unused=True)
+    return (torch.zeros_like(x) if gx is None else gx), (torch.zeros_like(v) if gv is None else gv)

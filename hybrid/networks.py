@@ -116,15 +116,11 @@ class LocalOperator(nn.Module):
                    ) -> tuple[Tensor, list[Tensor], list[Tensor] | None]:
         """The first layer's pre-activation jet (value, [∂_i], [∂_ii] or None when zero)."""
         if self.features is not None:
-            f = self.features
-            c = 2 * math.pi * f.sigma
-            phi = c * (x @ f.A.T + f.a)
-            s, co = torch.sin(phi), torch.cos(phi)
-            g = [c * f.A[:, i] for i in first]                                  # (w,) each
+            h0, h1, h2 = _fourier_jet(self.features, x, first, sel)
             Wt = self.input.weight.T
-            y0 = self.input(s)
-            y1: list[Tensor] = [(co * gi) @ Wt for gi in g]
-            y2: list[Tensor] | None = [(-s * g[k] ** 2) @ Wt for k in sel]
+            y0 = self.input(h0)
+            y1: list[Tensor] = [a @ Wt for a in h1]
+            y2: list[Tensor] | None = [b @ Wt for b in h2]
         else:
             y0 = self.input(x)
             y1 = [self.input.weight[:, i] for i in first]                     # (w,) constants
@@ -140,6 +136,16 @@ class LocalOperator(nn.Module):
                 y2 = [d2t @ E for d2t in d2theta] if y2 is None else \
                     [b + d2t @ E for b, d2t in zip(y2, d2theta, strict=True)]
         return y0, y1, y2
+
+
+def _fourier_jet(f: FourierFeatures, x: Tensor, first: tuple[int, ...],
+                 sel: list[int]) -> tuple[Tensor, list[Tensor], list[Tensor]]:
+    """The features sin(φ), φ = 2πσ(Ax + a), and their ∂_i (cos φ·g_i) and ∂_ii (−sin φ·g_i²)."""
+    c = 2 * math.pi * f.sigma
+    phi = c * (x @ f.A.T + f.a)
+    s, co = torch.sin(phi), torch.cos(phi)
+    g = [c * f.A[:, i] for i in first]                                          # (w,) each
+    return s, [co * gi for gi in g], [-s * g[k] ** 2 for k in sel]
 
 
 def _tanh_jet(y0: Tensor, y1: list[Tensor],
@@ -181,3 +187,37 @@ class FunctionNetwork(nn.Module):
         h = self.features(x) if self.features is not None else x
         out: Tensor = self.mlp(h)  # (nn.Module.__call__ is typed Any)
         return out.squeeze(-1)
+
+    def forward_jet(self, x: Tensor, first: tuple[int, ...],
+                    second: tuple[int, ...]) -> tuple[Tensor, list[Tensor], list[Tensor]]:
+        """v and its input derivatives by forward tangents, like :meth:`LocalOperator.forward_jet`.
+
+        Returns:
+            v (n,), [∂_i v (n,) for i in first], [∂_ii v (n,) for i in second].
+        """
+        sel = [first.index(i) for i in second]
+        layers = list(self.mlp)
+        if self.features is not None:
+            h0, h1, h2 = _fourier_jet(self.features, x, first, sel)
+        else:
+            h0 = x
+            eye = torch.eye(x.shape[1], dtype=x.dtype, device=x.device)
+            h1 = [eye[i] for i in first]
+            h2 = None
+        y0, y1, y2 = h0, h1, h2
+        for layer in layers:
+            if isinstance(layer, nn.Linear):
+                Wt = layer.weight.T
+                y0, y1 = layer(y0), [a @ Wt for a in y1]
+                y2 = None if y2 is None else [b @ Wt for b in y2]
+            elif isinstance(layer, nn.Tanh):
+                t, t1, g1, th = _tanh_jet(y0, y1, sel)
+                y0, y1, y2 = t, g1, _second(t1, th, y1, y2, sel)
+            else:  # the softplus output: softplus' = sigmoid, softplus'' = sigmoid·(1 − sigmoid)
+                sg = torch.sigmoid(y0)
+                d2 = [sg * (1 - sg) * y1[k] ** 2 for k in sel]
+                y2 = d2 if y2 is None else [a + sg * b for a, b in zip(d2, y2, strict=True)]
+                y0, y1 = layer(y0), [sg * a for a in y1]
+        if y2 is None:  # a purely linear path: no curvature
+            y2 = [torch.zeros_like(y0) for _ in sel]
+        return y0.squeeze(-1), [a.squeeze(-1) for a in y1], [b.squeeze(-1) for b in y2]
