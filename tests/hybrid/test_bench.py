@@ -24,3 +24,32 @@ def test_benchmark_problem_matches_the_spec():
     x = torch.tensor([[0.0, 0.25], [0.5, 0.0], [0.5, 1.0]])
     u = pde.output_transform(x, torch.full((3,), 7.0), torch.ones(3, 2))
     torch.testing.assert_close(u, torch.tensor([0.25, 0.0, 0.0]))
+
+
+def test_time_to_answer_reads_the_first_row_after_which_every_parameter_stays_within():
+    from bench.time_to_answer import settled
+
+    rows = [{"step": k, "theta_a": a, "theta_b": b} for k, (a, b) in
+            enumerate([(1.0, 1.0), (1.99, 2.0), (1.97, 2.0), (1.995, 1.985), (2.01, 1.99), (2.0, 2.0)])]
+    assert settled(rows, ("a", "b"), (2.0, 2.0))["step"] == 3        # row 2 has a 1.5 % off
+    assert settled(rows, ("a", "b"), (2.0, 2.0), tol=0.001)["step"] == 5
+    assert settled(rows[:3], ("a", "b"), (2.0, 2.0)) is None           # the last row is outside
+
+
+def test_darcy_step_measures_both_derivative_modes():
+    from bench import darcy_step
+
+    threads = torch_threads()
+    try:
+        r = darcy_step.measure(steps=2, warmup=1, rounds=1, n=5, threads=1)
+    finally:
+        import hybrid
+        hybrid.set_threads(threads)
+    for key in ("bilo_autograd", "bilo_jet", "pinn_autograd", "pinn_jet"):
+        assert r[f"{key}_s_per_step"] > 0
+    assert r["points"] == 25 and r["threads"] == 1
+
+
+def torch_threads() -> int:
+    import torch
+    return torch.get_num_threads()
