@@ -21,6 +21,8 @@ QUICK_ARGS = {
     "adjoint_cost": ["--n", "64", "--repeats", "2"],
     "transient_adjoint_cost": ["--cells", "50", "--steps", "50", "--repeats", "2"],
     "threads": ["--methods", "bilo"],
+    "time_to_answer": ["--preset", "smoke", "--methods", "bilo,adjoint"],
+    "batched_seeds": ["--steps", "2"],
 }
 
 
