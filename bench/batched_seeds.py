@@ -15,9 +15,7 @@ from __future__ import annotations
 
 import argparse
 import copy
-import json
 import time
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -25,6 +23,7 @@ import torch
 from torch import Tensor, nn
 
 import hybrid
+from bench._report import publish
 from comparisons.pdes import FisherKPP
 from hybrid.jets import Jet, coefficient_jet, transform_jet
 
@@ -79,7 +78,7 @@ def run(seeds: int = 5, steps: int = 10, warmup: int = 2, threads: int | None = 
         L = _loss(pde, x, ab, th, *m(x, th))
         return list(torch.autograd.grad(L, [p for p in m.parameters() if p.requires_grad]))
 
-    params, buffers = torch.func.stack_module_state(nets)  # type: ignore[arg-type]
+    params, buffers = torch.func.stack_module_state(nets)
     base = copy.deepcopy(nets[0]).to("meta")
 
     def batched() -> dict[str, Tensor]:
@@ -135,10 +134,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     ap.add_argument("--out", default="results/bench")
     args = ap.parse_args(argv)
     r = run(args.seeds, args.steps, threads=args.threads)
-    print(summary(r))
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / f"{NAME}.json").write_text(json.dumps(r, indent=1))
+    publish(NAME, r, summary, args.out)
     return r
 
 

@@ -12,7 +12,6 @@ Run: ``python -m bench.fisher_kpp_step`` (or ``python -m bench`` for every bench
 from __future__ import annotations
 
 import argparse
-import json
 import subprocess
 import sys
 import time
@@ -24,6 +23,7 @@ import torch
 
 import hybrid
 from bench._memory import peak_growth_mb
+from bench._report import publish
 
 # The comparison's own problem, so the benchmark times exactly what the comparison trains.
 from comparisons.pdes import FisherKPP
@@ -142,10 +142,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any] | None:
         return None
     result = run(steps=args.steps, warmup=args.warmup, rounds=args.rounds, threads=args.threads,
                  modes=tuple(args.modes.split(",")), memory=not args.no_memory)
-    print(summary(result))
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / f"{NAME}.json").write_text(json.dumps(result, indent=1))
+    publish(NAME, result, summary, args.out)
     return result
 
 

@@ -14,7 +14,6 @@ training included).
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import subprocess
 import sys
@@ -24,6 +23,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from bench._report import publish
 
 NAME = "threads"
 ROOT = Path(__file__).resolve().parents[1]
@@ -97,10 +98,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     ap.add_argument("--out", default="results/bench")
     args = ap.parse_args(argv)
     r = run(args.repeats, args.methods, args.spinning)
-    print(summary(r))
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / f"{NAME}.json").write_text(json.dumps(r, indent=1))
+    publish(NAME, r, summary, args.out)
     return r
 
 

@@ -14,11 +14,11 @@ pre-training and ≤ 1,500 fine-tuning steps, and the preset's whole training in
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import time
-from pathlib import Path
 from typing import Any
+
+from bench._report import publish
 
 NAME = "time_to_answer"
 
@@ -120,10 +120,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     ap.add_argument("--out", default="results/bench")
     args = ap.parse_args(argv)
     r = run(args.preset, args.methods)
-    print(summary(r))
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / f"{NAME}.json").write_text(json.dumps(r, indent=1))
+    publish(NAME, r, summary, args.out)
     return r
 
 
