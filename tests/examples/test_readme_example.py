@@ -60,3 +60,41 @@ def test_example_runs_as_a_script_by_path():
                           cwd=EXAMPLE.parent, timeout=120)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "python examples/reaction_diffusion.py" in proc.stdout and "'smoke'" in proc.stdout
+
+
+def test_readme_jet_form_of_the_example_equals_its_autograd_form():
+    # the README's `AbstractFunctionJetPDE` version of the example's strong form, as printed there
+    import dataclasses
+
+    import torch
+
+    import hybrid
+
+    ex = load_example()
+    D, F = ex.D, ex.F
+
+    @dataclasses.dataclass(frozen=True, kw_only=True)
+    class ReactionDiffusion(hybrid.AbstractFunctionJetPDE):
+        param_names: tuple[str, ...] = ("k",)
+        input_dim: int = 1
+        first_derivatives = (0,)
+        second_derivatives = (0,)
+
+        def function_transform(self, x, v):
+            return torch.nn.functional.softplus(v)
+
+        def transform_coefficients(self, x):
+            return torch.zeros_like(x[:, 0]), x[:, 0] * (1 - x[:, 0])
+
+        def residual_jet(self, x, u, k):
+            return -D * u.d2u[0] + k.u * u.u - F
+
+    x = torch.rand(9, 1, dtype=torch.float64)
+    out = []
+    for pde in (ReactionDiffusion(), ex.ReactionDiffusion()):
+        torch.manual_seed(0)
+        m = hybrid.HybridModel(pde, None, embed=True, network=hybrid.NetworkConfig(depth=3, width=8),
+                               function_network=hybrid.FunctionNetworkConfig(depth=2, width=4)).double()
+        out.append([t.detach() for t in m.residual(x, with_gradient=True)])
+    for a, b in zip(*out, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-11, atol=1e-13)
