@@ -7,10 +7,13 @@ every fit that no entry point configured:
   affinity mask (``taskset``, cgroups, a batch scheduler's binding), not from the machine's core
   count; the ranks on the node from MPI's shared-memory split. ``--threads`` overrides.
 - **Idle OpenMP threads sleep instead of spinning** (``OMP_WAIT_POLICY=PASSIVE``, set in
-  ``hybrid/__init__`` before torch loads its OpenMP runtime, unless the user set it). A spinning
-  team holds its cores between parallel regions: beside one other busy process on 2 cores, a
-  2-thread BiLO step then ran 3.8× slower than alone; sleeping threads give the core back
-  (1.7× beside the same job, 6 % slower alone; ``python -m bench.threads`` measures both).
+  ``hybrid/__init__`` before torch loads its OpenMP runtime, unless the user set it). By default
+  libgomp's idle threads spin 300,000 rounds before they sleep, holding their cores between
+  parallel regions: beside one other busy process on 2 cores, a 2-thread Fisher–KPP BiLO step
+  then ran 3.8× slower than alone; sleeping threads give the core back (1.7× beside the same job,
+  6 % slower alone; this 2-core CPU, ``python -m bench.fisher_kpp_step --modes jet --no-memory``
+  with and without the policy, beside ``python -c "while True: pass"``).
+  ``python -m bench.threads --spinning`` measures a whole comparison both ways.
 """
 
 from __future__ import annotations

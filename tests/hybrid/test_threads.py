@@ -41,19 +41,22 @@ def test_set_threads_sets_torch_and_is_not_overridden_by_a_fit():
         hybrid.set_threads(before)
 
 
+def _openmp_settings(code: str, **env: str) -> str:
+    """What libgomp prints of the settings it started with (OMP_DISPLAY_ENV=VERBOSE)."""
+    base = {k: v for k, v in os.environ.items() if k not in ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT")}
+    proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
+                          env={**base, "OMP_DISPLAY_ENV": "VERBOSE", **env}, check=True)
+    return proc.stdout + proc.stderr
+
+
 @pytest.mark.parametrize("entry", ["comparisons.fisher_kpp", "bench.fisher_kpp_step", "inverse"])
 def test_openmp_threads_sleep_when_idle(entry):
-    # libgomp prints the settings it started with: the entry point must have set the wait policy
-    # before torch loaded it, or a run beside another busy process spins its cores away.
-    env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
-    code = f"import {entry}, torch; torch.ones(1)"
-    proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
-                          env={**env, "OMP_DISPLAY_ENV": "TRUE"}, check=True)
-    assert "OMP_WAIT_POLICY = 'PASSIVE'" in proc.stdout + proc.stderr
+    # The entry point must set the policy before torch loads libgomp, or a run beside another busy
+    # process spins its cores away. Without it libgomp spins 300,000 rounds before sleeping.
+    assert "GOMP_SPINCOUNT = '0'" in _openmp_settings(f"import {entry}, torch; torch.ones(1)")
+    assert "GOMP_SPINCOUNT = '300000'" in _openmp_settings("import torch; torch.ones(1)")
 
 
 def test_a_user_wait_policy_wins():
-    env = {**os.environ, "OMP_DISPLAY_ENV": "TRUE", "OMP_WAIT_POLICY": "ACTIVE"}
-    proc = subprocess.run([sys.executable, "-c", "import hybrid"], cwd=ROOT, capture_output=True,
-                          text=True, env=env, check=True)
-    assert "OMP_WAIT_POLICY = 'ACTIVE'" in proc.stdout + proc.stderr
+    out = _openmp_settings("import hybrid, torch; torch.ones(1)", OMP_WAIT_POLICY="ACTIVE")
+    assert "OMP_WAIT_POLICY = 'ACTIVE'" in out
