@@ -175,7 +175,9 @@ class HybridModel(nn.Module):
         f_first = tuple(cols.index(i) for i in first if i in cols)
         f_second = tuple(cols.index(i) for i in second if i in cols)
         xf = x if len(cols) == x.shape[1] else x[:, list(cols)]
-        v, dv, d2v = fnet.forward_jet(xf, f_first, f_second)
+        # BiLO's lower level holds z's jet constant: no graph through f_V to build
+        with torch.set_grad_enabled(torch.is_grad_enabled() and not self.net.n_params):
+            v, dv, d2v = fnet.forward_jet(xf, f_first, f_second)
         with torch.enable_grad():
             xl = xf.detach().requires_grad_(True)
             vl = v if v.requires_grad else v.detach().requires_grad_(True)
