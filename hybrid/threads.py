@@ -5,15 +5,19 @@ every fit that no entry point configured:
 
 - **Threads = the cores this process may use / the ranks on its node.** The cores come from the
   affinity mask (``taskset``, cgroups, a batch scheduler's binding), not from the machine's core
-  count; the ranks on the node from MPI's shared-memory split. ``--threads`` overrides.
+  count; the ranks on the node from MPI's shared-memory split. ``OMP_NUM_THREADS`` and
+  ``--threads`` override.
 - **Idle OpenMP threads sleep instead of spinning** (``OMP_WAIT_POLICY=PASSIVE``, set in
   ``hybrid/__init__`` before torch loads its OpenMP runtime, unless the user set it). By default
   libgomp's idle threads spin 300,000 rounds before they sleep, holding their cores between
   parallel regions: beside one other busy process on 2 cores, a 2-thread Fisher–KPP BiLO step
   then ran 3.8× slower than alone; sleeping threads give the core back (1.7× beside the same job,
   6 % slower alone; this 2-core CPU, ``python -m bench.fisher_kpp_step --modes jet --no-memory``
-  with and without the policy, beside ``python -c "while True: pass"``).
-  ``python -m bench.threads --spinning`` measures a whole comparison both ways.
+  with and without the policy, beside ``python -c "while True: pass"``). On tiny networks
+  (the Fisher–KPP smoke preset) waking sleeping threads costs more, up to about 1.35× alone;
+  ``python -m bench.threads --spinning`` measures a whole comparison both ways, alone and
+  loaded. ``OMP_WAIT_POLICY=ACTIVE`` (or ``GOMP_SPINCOUNT``) in the environment wins, for a
+  machine of one's own.
 """
 
 from __future__ import annotations
@@ -48,7 +52,12 @@ def local_ranks(comm: Any | None = None) -> int:
 
 
 def default_threads(comm: Any | None = None) -> int:
-    """The policy's thread count: available cores divided by the ranks on this node, at least 1."""
+    """The policy's thread count: ``OMP_NUM_THREADS`` if set, else the available cores divided by
+    the ranks on this node, at least 1.
+    """
+    env = os.environ.get("OMP_NUM_THREADS", "").strip()
+    if env.isdigit() and int(env) > 0:
+        return int(env)  # the user's own choice
     return max(1, available_cores() // local_ranks(comm))
 
 

@@ -15,8 +15,10 @@ BIN = Path(sys.executable).parent
 
 
 def pytest_configure(config) -> None:
-    # One torch thread in the test process: the test networks are small, and two threads on a
-    # loaded 2-core machine (or beside an mpirun -n 2 test) spend their time waiting on each other.
+    # One torch thread in the test process and in every process a test starts (OMP_NUM_THREADS is
+    # the thread policy's override): the test networks are small, and two threads on a loaded
+    # 2-core machine (or beside an mpirun -n 2 test) spend their time waiting on each other.
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
     try:
         import hybrid
     except ImportError:
