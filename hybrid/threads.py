@@ -52,9 +52,7 @@ def local_ranks(comm: Any | None = None) -> int:
 
 
 def default_threads(comm: Any | None = None) -> int:
-    """The policy's thread count: ``OMP_NUM_THREADS`` if set, else the available cores divided by
-    the ranks on this node, at least 1.
-    """
+    """The policy's thread count: ``OMP_NUM_THREADS`` if set, else cores / ranks on this node (≥ 1)."""
     env = os.environ.get("OMP_NUM_THREADS", "").strip()
     if env.isdigit() and int(env) > 0:
         return int(env)  # the user's own choice
