@@ -24,16 +24,12 @@ from torch import Tensor, nn
 
 import hybrid
 from bench._report import publish
+from bench.fisher_kpp_step import fk_grid
 from comparisons.pdes import FisherKPP
 from hybrid.jets import Jet, coefficient_jet, transform_jet
 
 NAME = "batched_seeds"
 FIRST, SECOND = (0, 1), (1,)
-
-
-def _grid(n: int) -> Tensor:
-    t, x = np.meshgrid(np.linspace(0, 1, n), np.linspace(0, 1, n), indexing="ij")
-    return torch.tensor(np.stack([t.ravel(), x.ravel()], axis=1), dtype=torch.float32)
 
 
 class _Jet(nn.Module):
@@ -65,7 +61,7 @@ def _loss(pde: FisherKPP, x: Tensor, ab: tuple[Jet, Jet], theta: Tensor, N: Tens
 def run(seeds: int = 5, steps: int = 10, warmup: int = 2, threads: int | None = None) -> dict[str, Any]:
     """Time one, S sequential and S batched lower-level gradients; return the JSON-ready result."""
     hybrid.set_threads(threads)
-    pde, x = FisherKPP(), _grid(51)
+    pde, x = FisherKPP(), torch.tensor(fk_grid(51), dtype=torch.float32)
     ab = coefficient_jet(pde, x)
     nets = []
     for s in range(seeds):

@@ -33,7 +33,8 @@ PARAMS = FisherKPP().param_names
 NAME = "fisher_kpp_step"
 
 
-def _grid(n: int) -> np.ndarray:
+def fk_grid(n: int) -> np.ndarray:
+    """The n×n grid of (t, x) ∈ [0, 1]², t the first column."""
     t, x = np.meshgrid(np.linspace(0, 1, n), np.linspace(0, 1, n), indexing="ij")
     return np.stack([t.ravel(), x.ravel()], axis=1)
 
@@ -49,7 +50,7 @@ def _method(name: str, derivatives: str, steps: int) -> hybrid.BiLO | hybrid.PIN
 
 
 def _fit(name: str, derivatives: str, steps: int, callback: Any = None) -> hybrid.FitResult:
-    xr, xd = _grid(51), _grid(11)
+    xr, xd = fk_grid(51), fk_grid(11)
     u_dat = 0.5 * np.sin(np.pi * xd[:, 1]) ** 2   # values do not matter for timing
     return _method(name, derivatives, steps).fit(FisherKPP(), xr, xd, u_dat, dict.fromkeys(PARAMS, 1.0),
                                                  device="cpu", dtype="float32", progress=False,
@@ -70,7 +71,7 @@ def peak_memory_mb(name: str, derivatives: str, steps: int = 20) -> float:
     def warm() -> None:
         hybrid.PINN(hybrid.PINNConfig(network=tiny, pretrain=hybrid.PretrainConfig(steps=1),
                                       finetune=hybrid.PINNFinetuneConfig(steps=1))).fit(
-            FisherKPP(), _grid(2), _grid(2), np.zeros(4), dict.fromkeys(PARAMS, 1.0), progress=False,
+            FisherKPP(), fk_grid(2), fk_grid(2), np.zeros(4), dict.fromkeys(PARAMS, 1.0), progress=False,
             device="cpu")
 
     return peak_growth_mb(lambda: _fit(name, derivatives, steps), warm)

@@ -118,19 +118,23 @@ class AbstractFunctionJetPDE(JetForm, AbstractFunctionPDE):
         return self.residual_jet(x, autograd_jet(x, u, first, second), z)
 
 
-def _grad(y: Tensor, x: Tensor) -> Tensor:
-    """d(Σ y)/dx with the graph kept; zeros where y does not depend on x (e.g. ∇ of a P1 field's ∇)."""
+def input_gradients(y: Tensor, *xs: Tensor) -> list[Tensor]:
+    """d(Σ y)/dx for each x, with the graph kept; zeros where y does not depend on x.
+
+    For pointwise y this is the per-point gradient. Zeros, not an error, where there is no
+    dependence (e.g. the gradient of a P1 field's gradient, or a transform without x).
+    """
     if not y.requires_grad:
-        return torch.zeros_like(x)
-    (g,) = torch.autograd.grad(y.sum(), x, create_graph=True, allow_unused=True)
-    return torch.zeros_like(x) if g is None else g
+        return [torch.zeros_like(x) for x in xs]
+    gs = torch.autograd.grad(y.sum(), list(xs), create_graph=True, allow_unused=True)
+    return [torch.zeros_like(x) if g is None else g for x, g in zip(xs, gs, strict=True)]
 
 
 def autograd_jet(x: Tensor, u: Tensor, first: tuple[int, ...], second: tuple[int, ...]) -> Jet:
     """The jet of u (computed from x, which requires grad) by reverse-mode autograd."""
-    g = _grad(u, x)
+    (g,) = input_gradients(u, x)
     du = {i: g[:, i] for i in first}
-    d2u = {i: _grad(du[i], x)[:, i] for i in second}
+    d2u = {i: input_gradients(du[i], x)[0][:, i] for i in second}
     return Jet(u=u, du=du, d2u=d2u)
 
 

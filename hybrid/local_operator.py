@@ -15,6 +15,7 @@ from .jets import (
     autograd_jet,
     coefficient_jet,
     detached,
+    input_gradients,
     transform_jet,
 )
 from .losses import residual_gradient
@@ -182,8 +183,8 @@ class HybridModel(nn.Module):
             xl = xf.detach().requires_grad_(True)
             vl = v if v.requires_grad else v.detach().requires_grad_(True)
             z = pde.function_transform(xl, vl)
-            zx, zv = _partials(z, xl, vl)
-            zvv = _partials(zv, xl, vl)[1]
+            zx, zv = input_gradients(z, xl, vl)
+            zvv = input_gradients(zv, xl, vl)[1]
         zero = torch.zeros_like(z)
         du, d2u = {}, {}
         for i in first:
@@ -198,7 +199,7 @@ class HybridModel(nn.Module):
                 continue
             j = cols.index(i)
             vi, vii = dv[f_first.index(j)], d2v[f_second.index(j)]
-            zxx, zxv = _partials(zx[:, j], xl, vl)
+            zxx, zxv = input_gradients(zx[:, j], xl, vl)
             d2u[i] = zxx[:, j] + 2 * zxv * vi + zvv * vi * vi + zv * vii
         return Jet(u=z, du=du, d2u=d2u)
 
@@ -220,17 +221,10 @@ class HybridModel(nn.Module):
         a, b = self._coefficient_jets(x)
         N_jet = Jet(u=N, du={i: dN[k] for k, i in enumerate(first)},
                     d2u={i: d2N[k] for k, i in enumerate(second)})
-        offset = pde.field_offset if isinstance(pde, AbstractFunctionJetPDE) else 0.0
-        jet = transform_jet(a, b, N_jet, zj, offset)
-        return self._call_residual_jet(x, jet, theta, zj), theta
-
-    def _call_residual_jet(self, x: Tensor, jet: Jet, theta: Tensor, zj: Jet | None) -> Tensor:
-        pde = self.pde
-        if zj is None:
-            assert isinstance(pde, AbstractJetPDE)
-            return pde.residual_jet(x, jet, theta)
-        assert isinstance(pde, AbstractFunctionJetPDE)
-        return pde.residual_jet(x, jet, zj)
+        if isinstance(pde, AbstractFunctionJetPDE):
+            assert zj is not None
+            return pde.residual_jet(x, transform_jet(a, b, N_jet, zj, pde.field_offset), zj), theta
+        return pde.residual_jet(x, transform_jet(a, b, N_jet), theta), theta
 
     def _coefficient_jets(self, x: Tensor) -> tuple[Jet, Jet]:
         """Jets of a(x), b(x): they do not change during a run, so they are computed once per point set."""
@@ -250,10 +244,3 @@ class HybridModel(nn.Module):
         with torch.no_grad():
             return self.u(x, self.expand(x, theta))
 
-
-def _partials(y: Tensor, x: Tensor, v: Tensor) -> tuple[Tensor, Tensor]:
-    """∂y/∂x (n, d) and ∂y/∂v (n,) of an elementwise y(x, v), with the graph kept; zeros where unused."""
-    if not y.requires_grad:
-        return torch.zeros_like(x), torch.zeros_like(v)
-    gx, gv = torch.autograd.grad(y.sum(), [x, v], create_graph=True, allow_unused=True)
-    return (torch.zeros_like(x) if gx is None else gx), (torch.zeros_like(v) if gv is None else gv)

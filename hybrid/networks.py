@@ -196,7 +196,6 @@ class FunctionNetwork(nn.Module):
             v (n,), [∂_i v (n,) for i in first], [∂_ii v (n,) for i in second].
         """
         sel = [first.index(i) for i in second]
-        layers = list(self.mlp)
         if self.features is not None:
             h0, h1, h2 = _fourier_jet(self.features, x, first, sel)
         else:
@@ -205,7 +204,7 @@ class FunctionNetwork(nn.Module):
             h1 = [eye[i] for i in first]
             h2 = None
         y0, y1, y2 = h0, h1, h2
-        for layer in layers:
+        for layer in self.mlp:
             if isinstance(layer, nn.Linear):
                 Wt = layer.weight.T
                 y0, y1 = layer(y0), [a @ Wt for a in y1]
@@ -213,11 +212,13 @@ class FunctionNetwork(nn.Module):
             elif isinstance(layer, nn.Tanh):
                 t, t1, g1, th = _tanh_jet(y0, y1, sel)
                 y0, y1, y2 = t, g1, _second(t1, th, y1, y2, sel)
-            else:  # the softplus output: softplus' = sigmoid, softplus'' = sigmoid·(1 − sigmoid)
+            elif isinstance(layer, nn.Softplus):  # softplus' = sigmoid, softplus'' = sigmoid·(1 − sigmoid)
                 sg = torch.sigmoid(y0)
                 d2 = [sg * (1 - sg) * y1[k] ** 2 for k in sel]
                 y2 = d2 if y2 is None else [a + sg * b for a, b in zip(d2, y2, strict=True)]
                 y0, y1 = layer(y0), [sg * a for a in y1]
+            else:
+                raise TypeError(f"FunctionNetwork.forward_jet has no jet rule for {type(layer).__name__}")
         if y2 is None:  # a purely linear path: no curvature
             y2 = [torch.zeros_like(y0) for _ in sel]
         return y0.squeeze(-1), [a.squeeze(-1) for a in y1], [b.squeeze(-1) for b in y2]

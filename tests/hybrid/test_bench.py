@@ -37,19 +37,16 @@ def test_time_to_answer_reads_the_first_row_after_which_every_parameter_stays_wi
 
 
 def test_darcy_step_measures_both_derivative_modes():
+    import torch
+
+    import hybrid
     from bench import darcy_step
 
-    threads = torch_threads()
+    threads = torch.get_num_threads()
     try:
         r = darcy_step.measure(steps=2, warmup=1, rounds=1, n=5, threads=1)
     finally:
-        import hybrid
         hybrid.set_threads(threads)
     for key in ("bilo_autograd", "bilo_jet", "pinn_autograd", "pinn_jet"):
         assert r[f"{key}_s_per_step"] > 0
     assert r["points"] == 25 and r["threads"] == 1
-
-
-def torch_threads() -> int:
-    import torch
-    return torch.get_num_threads()

@@ -63,6 +63,10 @@ def test_openmp_threads_sleep_when_idle(entry):
     # The entry point must set the policy before torch loads libgomp, or a run beside another busy
     # process spins its cores away. Without it libgomp spins 300,000 rounds before sleeping.
     assert "GOMP_SPINCOUNT = '0'" in _openmp_settings(f"import {entry}, torch; torch.ones(1)")
+
+
+def test_without_the_policy_libgomp_spins():
+    # what the check above tells apart: torch alone keeps libgomp's default
     assert "GOMP_SPINCOUNT = '300000'" in _openmp_settings("import torch; torch.ones(1)")
 
 
