@@ -1,34 +1,30 @@
 # # Darcy flow: infer a piecewise-constant permeability from the pressure field
 #
-# This comparison shows:
-# - BiLO, PINNs and a PETSc adjoint (TAO bound-constrained L-BFGS) recovering a
-#   two-valued coefficient from the FEM solution at the mesh nodes, on the same data;
-# - `adjoint_nn`: BiLO's own f_V network and optimiser driven by exact adjoint gradients (the
-#   error of BiLO's approximate gradient told apart from what the network can reach);
-# - `fno`: neuraloperator's FNO trained on FEM solutions for draws of the truth's law
-#   (`dataset=id`) or of another length scale (`dataset=ood`), then inverted frozen;
-# - the relative L2 error of the coefficient (mesh quadrature), the accuracy after thresholding
-#   at 7.5, the network's error against a FEM solve at its own estimate, misfit and cost; all
-#   under MPI (distributed mesh, PETSc solves, data-parallel networks).
+# This comparison shows BiLO, PINNs and a PETSc adjoint (TAO bound-constrained L-BFGS) recovering
+# a two-valued coefficient from the FEM solution at the mesh nodes, on the same data; `adjoint_nn`
+# (BiLO's own f_V network and optimiser driven by exact adjoint gradients: BiLO's gradient error
+# told apart from what the network can reach); `fno` (neuraloperator's FNO trained on FEM solutions
+# of the truth's law, `dataset=id`, or of another length scale, `dataset=ood`, then inverted
+# frozen). Metrics: the coefficient's relative L2 error (mesh quadrature), the accuracy after
+# thresholding at 7.5, the network's error against a FEM solve at its own estimate, misfit and
+# cost; all under MPI (distributed mesh, PETSc solves, data-parallel networks).
 #
-# The problem (paper §3.6; the PINO Darcy set-up; project choices in
-# `shared/specs/paper-experiments.md` §7):
+# The problem (paper §3.6; the PINO Darcy set-up; choices in `shared/specs/paper-experiments.md` §7):
 #
 # $$ -\nabla\cdot(a(x)\nabla u) = 1 \text{ in } \Omega, \qquad u = 0 \text{ on } \Gamma_D, $$
 #
-# with $\Omega = (0,1)^2$ on a 50×50 P1 mesh unless `--mesh` is given. The truth is
-# $a^\dagger = 12$ where $\psi > 0$ and $3$ elsewhere, for a Gaussian random field $\psi$
-# (`--law se`: squared-exponential covariance, σ = 1, ℓ = 0.1 unless `--grf-length`; `--law pino`:
-# the PINO/FNO law $\psi \sim N(0, (-\Delta + 9I)^{-2})$); the initial guess is
-# $a_0 = 9\,\mathrm{sigmoid}(\psi_0) + 3$ for an independent $\psi_0$ of the same law. Data: $u$ at
-# every mesh node (noise optional).
+# with $\Omega = (0,1)^2$ on a 50×50 P1 mesh unless `--mesh` is given. The truth is $a^\dagger = 12$
+# where $\psi > 0$ and $3$ elsewhere, for a Gaussian random field $\psi$ (`--law se`: squared-
+# exponential, σ = 1, ℓ = 0.1 unless `--grf-length`; `--law pino`: PINO's $N(0, (-\Delta + 9I)^{-2})$);
+# the initial guess is $a_0 = 9\,\mathrm{sigmoid}(\psi_0) + 3$ for an independent $\psi_0$ of the
+# same law. Data: $u$ at every mesh node (noise optional).
 #
 # BiLO represents the unknown as $f_V = 9\,\mathrm{sigmoid}(\mathrm{MLP}_V) + 3$, the MLP fed random
 # Fourier features (`bilo(field=mlp)`: of x itself; `bilo(field=p1)`: P1 nodal values), and the
-# solution as $u(x, z; W)$ with $z = f_V(x)$ embedded (paper eqs. 13–15); lower level:
-# residual + 0.1·residual-gradient, upper level: data + w_TV·TV. $u = \varphi(x)\,N$ imposes
-# $u = 0$ exactly ($\varphi = x(1-x)y(1-y)$ on the unit square, a smooth approximate distance
-# function on any other mesh: `comparisons.pdes.DarcyPDE`), for the FNO too.
+# solution as $u(x, z; W)$ with $z = f_V(x)$ embedded (paper eqs. 13–15); lower level: residual +
+# 0.1·residual-gradient, upper level: data + w_TV·TV. $u = \varphi(x)\,N$ imposes $u = 0$ exactly
+# ($\varphi = x(1-x)y(1-y)$ on the unit square, a smooth approximate distance function on any other
+# mesh: `comparisons.pdes.DarcyPDE`), for the FNO too.
 #
 # Run `python -m comparisons.darcy --help`.
 
@@ -39,14 +35,8 @@ import argparse
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from functools import cached_property, partial
-from pathlib import Path
 from typing import Any, Literal
 
-from fem import _loader as _loader  # noqa: F401  (MPI before dolfinx)
-
-# isort: split
-
-import dolfinx
 import numpy as np
 import ufl
 from mpi4py import MPI
@@ -66,7 +56,7 @@ from inverse import (
     Study,
     ThresholdAccuracy,
 )
-from inverse.cli import non_negative_int, positive_float
+from inverse.cli import existing_file, int_tuple, non_negative_int, positive_float
 from inverse.problem import AbstractInverseProblem
 
 LO, HI, THRESHOLD = 3.0, 12.0, 7.5
@@ -74,11 +64,8 @@ LO, HI, THRESHOLD = 3.0, 12.0, 7.5
 
 # ## The problem, declared once
 #
-# The coefficient errors (relative L2, and its square `field_rel_sq`) and the accuracy are
-# integrals by the mesh's quadrature against the exact two-valued truth. Both laws are
-# closed-form functions of position (`fem.GaussianRandomField`, `fem.EllipticRandomField`): the
-# same draw on any domain and any number of ranks.
-# `describe()` (the report's notes) says why the paper's 1.3 % is read as the squared error.
+# Errors and accuracy integrate by the mesh's quadrature against the exact two-valued truth. Both laws
+# are closed-form in x (`fem.GaussianRandomField`, `fem.EllipticRandomField`): one draw on any mesh.
 
 # +
 
@@ -130,13 +117,10 @@ class DarcyProblem(AbstractInverseProblem):
         return [self.field_law(s) for s in (self.grf_seed, self.grf_seed + 7919)]
 
     def mesh(self, comm: MPI.Comm, cells: int | None = None) -> fem.MeshData:
-        """The unit square, or the mesh file."""
+        """The unit square, or the mesh file (2D cells in 2D)."""
         if self.mesh_path is None:
             return fem.rectangle(comm, (cells or self.cells,) * 2)
-        md = fem.load_mesh(self.mesh_path, comm)
-        if md.gdim != 2 or md.tdim != 2:
-            raise ValueError(f"Darcy needs a 2D mesh in 2D, not {md.tdim}D in {md.gdim}D ({self.mesh_path})")
-        return md
+        return fem.load_mesh(self.mesh_path, comm, gdim=2)
 
     def weak_residual(self, u: Any, a: Any, v: Any) -> Any:
         """F(u, a; v) = ∫ a ∇u·∇v − ∫ v."""
@@ -164,34 +148,21 @@ class DarcyProblem(AbstractInverseProblem):
     def discretise(self, comm: MPI.Comm) -> Discretisation:
         """Data at this rank's P1 nodes, residual at those off Γ_D, errors by the mesh's quadrature."""
         md = self.mesh(comm)
-        V = dolfinx.fem.functionspace(md.mesh, ("Lagrange", 1))
-        x = fem.dof_coordinates(V)
-        # u = φ·N is exact on Γ_D, where an ADF has a kink: the residual is taken elsewhere only
-        facets = fem.locate_boundary_facets(md, self.dirichlet_tags)
-        fem.check_interior_nodes(md, facets, self.dirichlet_tags)  # else no unknown: KSP fails obscurely
-        dofs = dolfinx.fem.locate_dofs_topological(V, md.tdim - 1, facets)
-        interior = np.ones(len(x), dtype=bool)
-        interior[dofs[dofs < len(x)]] = False
-        x_quad, w_quad = fem.quadrature_points(md, self.quadrature_degree)
         pde = None if self.mesh_path is None else replace(
             self.pde, distance=DistanceFunction(fem.boundary_segments(md, self.dirichlet_tags)))
-        return Discretisation(comm=comm, mesh=md, x_res=x[interior], x_dat=x, x_ref=x, x_u=x,
-                              w_u=fem.lumped_mass_weights(V), x_field=x_quad, w_field=w_quad,
-                              distributed=True, dirichlet_tags=self.dirichlet_tags, pde=pde, extra={"V": V})
+        return Discretisation.at_nodes(comm, md, dirichlet_tags=self.dirichlet_tags, pde=pde,
+                                       quadrature_degree=self.quadrature_degree)
 
     def describe(self) -> str:
         """The set-up in words."""
-        mesh = self.mesh_path or f"unit square {self.cells}×{self.cells}"
+        mesh, bc = self.mesh_path or f"unit square {self.cells}×{self.cells}", self.dirichlet_tags or "∂Ω"
         law = (f"N(0, (−Δ + 9I)⁻²) (PINO's law, mean σ = {self.grf_sigma}" if self.law == "pino"
                else f"GRF (σ = {self.grf_sigma}, ℓ = {self.grf_length}")
-        return (f"truth a = {HI:g} where ψ > 0 else {LO:g}, ψ ~ {law}, seed {self.grf_seed}); "
-                f"initial guess 9·sigmoid(ψ0) + 3, ψ0 of the same law; f = 1; "
-                f"u = 0 on {self.dirichlet_tags or 'all of ∂Ω'}; data at all nodes of the {mesh} mesh. "
-                "The paper's 1.3 % is compared as field_rel_sq: at 98 % accuracy the 2 % misclassified "
-                "area alone gives ‖a − a†‖²/‖a†‖² up to 0.02·9²/76.5 ≈ 0.021 (‖a†‖² ≈ 76.5 with half the "
-                "area at 12), so 0.013 fits the squared "
-                "error, while a relative L2 error of 0.013 would allow at most 0.02 % of the area "
-                "misclassified")
+        return (f"truth a = {HI:g} where ψ > 0 else {LO:g}, ψ ~ {law}, seed {self.grf_seed}); initial guess "
+                f"9·sigmoid(ψ0) + 3, ψ0 of the same law; f = 1; u = 0 on {bc}; data at all nodes of the "
+                f"{mesh} mesh. The paper's 1.3 % is read as field_rel_sq: at 98 % accuracy the misclassified "
+                "area alone gives ‖a − a†‖²/‖a†‖² up to 0.02·9²/76.5 ≈ 0.021, while a relative L2 error of "
+                "0.013 would allow 0.02 % of the area misclassified")
 # -
 
 # ## Presets
@@ -211,9 +182,8 @@ def study(pre: int, fine: int, *, cells: int = 50, seeds: int = 1, every: int = 
                                                                 fidelity_every=every))
     pinn = hybrid.PINNConfig(network=net, function_network=fnet, log_every=log, pretrain=pretrain,
                              finetune=hybrid.PINNFinetuneConfig(steps=fine, lr_theta=1e-3, regularizer=tv))
-    # B.4: the grid of the nodes; 32 modes where the grid has them
-    fno = hybrid.FNOConfig.smoke() if small else hybrid.FNOConfig(grid=cells + 1, n_modes=min(32, cells + 1),
-                                                                  w_reg=1e-6)
+    n = cells + 1  # B.4: the FNO on the grid of the nodes, 32 modes where the grid has them
+    fno = hybrid.FNOConfig.smoke() if small else hybrid.FNOConfig(grid=n, n_modes=min(32, n), w_reg=1e-6)
     configs = {"bilo": bilo, "pinn": pinn, "adjoint": AdjointConfig(w_reg=1e-7, max_iter=tao), "fno": fno}
     return Study(problem=DarcyProblem(cells=cells, operator_samples=40 if small else 1000), seeds=seeds,
                  configs=configs, methods="bilo,pinn(w_dat=100),adjoint,adjoint_nn")
@@ -229,9 +199,9 @@ PRESETS = {
 
 def add_flags(p: argparse.ArgumentParser) -> None:
     """--mesh, --dirichlet-tags, --cells, --law, --grf-seed, --grf-length."""
-    p.add_argument("--mesh", default=None, help="a 2D mesh file: gmsh .msh (physical tags kept), XDMF, "
-                   "or anything meshio reads (default: the unit square, --cells per side)")
-    p.add_argument("--dirichlet-tags", default=None,
+    p.add_argument("--mesh", type=existing_file, default=None, help="a 2D mesh file: gmsh .msh (physical "
+                   "tags kept), XDMF, or anything meshio reads (default: the unit square, --cells per side)")
+    p.add_argument("--dirichlet-tags", type=int_tuple, default=None,
                    help="comma-separated facet tags carrying u = 0 (default: the whole boundary)")
     p.add_argument("--cells", type=int, default=None, help="cells per side of the unit square (default 50)")
     p.add_argument("--law", choices=("se", "pino"), default="se",
@@ -245,32 +215,21 @@ def add_flags(p: argparse.ArgumentParser) -> None:
 
 def apply_flags(s: Study, args: argparse.Namespace) -> Study:
     """The study with the flags applied; every bad value is a ``ValueError`` (a usage error)."""
-    over: dict[str, Any] = {"grf_seed": args.grf_seed, "mesh_path": args.mesh, "law": args.law}
     if args.law == "pino" and args.grf_length is not None:
         raise ValueError("--grf-length sets the SE law's ℓ; --law pino has none (its τ = 3 is PINO's)")
-    if args.mesh is not None and not Path(args.mesh).exists():
-        raise ValueError(f"--mesh {args.mesh}: no such file")
-    if args.dirichlet_tags is not None:
-        try:
-            over["dirichlet_tags"] = tuple(int(t) for t in args.dirichlet_tags.split(","))
-        except ValueError:
-            raise ValueError(f"--dirichlet-tags {args.dirichlet_tags!r}: expected comma-separated "
-                             "integers") from None
     if args.cells is not None and args.cells < 2:
         raise ValueError(f"--cells must be >= 2, got {args.cells}")
+    over = {"grf_seed": args.grf_seed, "mesh_path": args.mesh, "law": args.law,
+            "dirichlet_tags": args.dirichlet_tags}
     over |= {k: v for k, v in (("cells", args.cells), ("grf_length", args.grf_length)) if v is not None}
     assert isinstance(s.problem, DarcyProblem)
     problem = replace(s.problem, **over)
-    names = {m.split("(")[0].strip() for m in (args.methods or s.methods).split(",")}
-    if problem.dirichlet_tags is not None and {"bilo", "pinn"} & names:
-        md, comm = problem.mesh(MPI.COMM_WORLD), MPI.COMM_WORLD
-        tags = (None, problem.dirichlet_tags)
-        n_all, n_tagged = (comm.allreduce(len(fem.locate_boundary_facets(md, t))) for t in tags)
-        if n_tagged < n_all:
-            raise ValueError(f"--dirichlet-tags {args.dirichlet_tags} covers {n_tagged} of {n_all} boundary "
-                             "facets; the networks impose u = 0 exactly but have no loss for the natural "
-                             "(zero-flux) condition on the rest, so run them with the whole boundary "
-                             "Dirichlet, or use --methods adjoint")
+    networks = {"bilo", "pinn"} & {m.split("(")[0].strip() for m in (args.methods or s.methods).split(",")}
+    # the networks impose u = 0 exactly and have no loss for the natural (zero-flux) condition
+    if networks and not fem.covers_boundary(problem.mesh(MPI.COMM_WORLD), problem.dirichlet_tags):
+        raise ValueError(f"--dirichlet-tags {args.dirichlet_tags} leaves part of the boundary with zero "
+                         "flux, which the networks cannot impose: make the whole boundary Dirichlet, or run "
+                         "--methods adjoint")
     return replace(s, problem=problem)
 # -
 

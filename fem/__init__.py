@@ -27,6 +27,7 @@ from fem.forward import solve_transient as solve_transient
 from fem.meshes import MeshData as MeshData
 from fem.meshes import MeshError as MeshError
 from fem.meshes import box as box
+from fem.meshes import covers_boundary as covers_boundary
 from fem.meshes import global_triangles as global_triangles
 from fem.meshes import interval as interval
 from fem.meshes import load_mesh as load_mesh

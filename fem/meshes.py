@@ -173,6 +173,19 @@ def locate_boundary_facets(meshdata: MeshData, tags: int | Sequence[int] | None 
     return np.unique(np.concatenate(found)).astype(np.int32)
 
 
+
+def covers_boundary(meshdata: MeshData, tags: int | Sequence[int] | None) -> bool:
+    """Whether the facets carrying ``tags`` are the whole exterior boundary (collective).
+
+    ``None`` (the whole boundary) covers it by definition.
+    """
+    if tags is None:
+        return True
+    all_facets = locate_boundary_facets(meshdata)
+    tagged = np.intersect1d(locate_boundary_facets(meshdata, tags), all_facets)
+    return bool(meshdata.mesh.comm.allreduce(len(tagged) == len(all_facets), op=MPI.LAND))
+
+
 # --------------------------------------------------------------------------- files
 
 

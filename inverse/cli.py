@@ -218,6 +218,21 @@ def float_tuple(names: tuple[str, ...]) -> Callable[[str], tuple[float, ...]]:
     return parse
 
 
+def int_tuple(text: str) -> tuple[int, ...]:
+    """argparse type for ``1,2,...``: comma-separated integers (facet tags)."""
+    try:
+        return tuple(int(t) for t in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text!r}") from None
+
+
+def existing_file(text: str) -> str:
+    """argparse type: the path of an existing file."""
+    if not Path(text).is_file():
+        raise argparse.ArgumentTypeError(f"{text}: no such file")
+    return text
+
+
 _GAUSSIAN_NOISE = "standard deviation σ of the i.i.d. Gaussian noise added to the data"
 
 

@@ -204,6 +204,35 @@ class Discretisation:
     pde: AbstractPDE | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
+    @classmethod
+    def at_nodes(
+        cls,
+        comm: MPI.Comm,
+        mesh: fem.MeshData,
+        *,
+        dirichlet_tags: tuple[int, ...] | None = None,
+        quadrature_degree: int = 4,
+        pde: AbstractPDE | None = None,
+    ) -> Discretisation:
+        """Data and the state error at this rank's P1 nodes, residual at those off Γ_D.
+
+        The common set-up of a stationary problem on a user's mesh (data-parallel). Γ_D's
+        nodes carry no residual: a network imposes u there exactly through a distance
+        function, which has a kink on Γ_D. Field errors use the mesh's quadrature
+        (``quadrature_degree``); ``extra["V"]`` is the P1 space.
+        """
+        V = dolfinx.fem.functionspace(mesh.mesh, ("Lagrange", 1))
+        x = fem.dof_coordinates(V)
+        facets = fem.locate_boundary_facets(mesh, dirichlet_tags)
+        fem.check_interior_nodes(mesh, facets, dirichlet_tags)  # else no unknown: KSP fails obscurely
+        dofs = dolfinx.fem.locate_dofs_topological(V, mesh.tdim - 1, facets)
+        interior = np.ones(len(x), dtype=bool)
+        interior[dofs[dofs < len(x)]] = False
+        x_quad, w_quad = fem.quadrature_points(mesh, quadrature_degree)
+        return cls(comm=comm, mesh=mesh, x_res=x[interior], x_dat=x, x_ref=x, x_u=x,
+                   w_u=fem.lumped_mass_weights(V), x_field=x_quad, w_field=w_quad, distributed=True,
+                   dirichlet_tags=dirichlet_tags, pde=pde, extra={"V": V})
+
     @property
     def metric_comm(self) -> MPI.Comm | None:
         """The communicator to sum metrics over (None when every rank holds every point)."""

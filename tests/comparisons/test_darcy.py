@@ -126,7 +126,7 @@ def test_missing_tag_gets_a_clear_error(capsys):
         (["--law", "pino", "--grf-length", "0.2"], "--law pino has none"),
         (["--methods", "pinn(w_dat=-100)"], "w_dat must be > 0"),
         (["--methods", "adjoint(optimizer=gd)"], "has no option 'optimizer'"),
-        (["--mesh", MESH, "--dirichlet-tags", "2"], "covers"),
+        (["--mesh", MESH, "--dirichlet-tags", "2"], "leaves part of the boundary"),
     ],
 )
 def test_bad_inputs_are_usage_errors(argv, message, capsys):

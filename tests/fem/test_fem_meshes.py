@@ -38,6 +38,9 @@ def test_gmsh_file_keeps_cell_and_facet_tags(tmp_path):
     assert md.physical_groups == {"domain": (2, DOMAIN), "outer": (1, OUTER), "hole": (1, HOLE)}
     hole = fem.locate_boundary_facets(md, HOLE)
     assert len(hole) == np.sum(md.facet_tags.values == HOLE)
+    # the outer and hole tags together are the whole boundary; either alone is not
+    assert fem.covers_boundary(md, (OUTER, HOLE)) and fem.covers_boundary(md, None)
+    assert not fem.covers_boundary(md, (HOLE,)) and not fem.covers_boundary(md, OUTER)
 
 
 @pytest.mark.parametrize("suffix", [".vtu", ".xdmf"])
