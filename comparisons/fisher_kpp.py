@@ -3,9 +3,8 @@
 # This comparison shows:
 # - BiLO (bilevel local operator) against the PINN baseline at four data weights and the
 #   discrete adjoint of the FEM (TAO), on the same data, at one noise level per invocation;
-# - the relative error of each inferred parameter, the relative L2 error of the network
-#   solution against a finite-element solve at the inferred parameters, the data misfit,
-#   and the cost (wall time, steps, seconds per step);
+# - each parameter's relative error, the network solution's relative L2 error against a FEM
+#   solve at the inferred parameters, the data misfit, the cost (wall time, steps, s/step);
 # - *gradient fidelity*: how close BiLO's upper-level gradient ∂L_data/∂θ is to the exact
 #   gradient of the finite-element data misfit at the same θ (the adjoint of the BDF2 steps
 #   on a coarser grid), recorded during fine-tuning.
@@ -122,10 +121,8 @@ class FisherKPPProblem(AbstractInverseProblem):
 
     def discretise(self, comm: MPI.Comm) -> Discretisation:
         """Residual, reference and error grid n_res × n_res; data grid n_dat × n_dat (every rank)."""
-        axis = np.linspace(0, 1, self.n_res)
-        grid = SpaceTimeGrid(times=axis, space=axis[:, None])
-        data_axis = np.linspace(0, 1, self.n_dat)
-        data = SpaceTimeGrid(times=data_axis, space=data_axis[:, None])
+        grid, data = (SpaceTimeGrid(times=np.linspace(0, 1, n), space=np.linspace(0, 1, n)[:, None])
+                      for n in (self.n_res, self.n_dat))
         w = fem.trapezoid_weights((self.n_res, self.n_res), ((0.0, 0.0), (1.0, 1.0)))
         return Discretisation(comm=comm, mesh=self.mesh(comm), x_res=grid.points(), x_dat=data, x_ref=grid,
                               x_u=grid, w_u=w)
