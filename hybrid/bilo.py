@@ -198,6 +198,8 @@ class BiLO:
                 lower, losses = lower_level(k)
                 run.update([(model.weights(), lower, opt_W)], losses, phase="finetune", step=k)
             lower, losses = lower_level(k)
+            for group in opt_T.param_groups:
+                group["lr"] = fc.theta_lr(k)
             losses["data"] = run.data_term()
             upper: Tensor = losses["data"]
             reg = regularizer_term(model, *run.regularizer_points(), fc.regularizer)

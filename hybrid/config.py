@@ -133,6 +133,9 @@ class BiLOFinetuneConfig:
         lower_steps: Steps of W per step of θ: the first ``lower_steps − 1`` of each iteration
             on the lower level alone, then the simultaneous one (the paper's path of solving the
             lower level more exactly between upper steps; 1: the paper's simultaneous updates).
+        lr_theta_final: None: θ's learning rate stays ``lr_theta``; a value: it follows a cosine
+            from ``lr_theta`` at the first step to this at the last (a function of the step
+            alone, so a resumed run continues the same schedule).
     """
 
     steps: int = 50_000
@@ -143,10 +146,21 @@ class BiLOFinetuneConfig:
     amsgrad: bool = False
     fidelity_every: int = 0
     lower_steps: int = 1
+    lr_theta_final: float | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.lower_steps, int) or self.lower_steps < 1:
             raise ValueError(f"lower_steps must be an integer >= 1, got {self.lower_steps!r}")
+        if self.lr_theta_final is not None and not 0 <= self.lr_theta_final <= self.lr_theta:
+            raise ValueError(f"lr_theta_final must be in [0, lr_theta = {self.lr_theta}], got "
+                             f"{self.lr_theta_final!r}")
+
+    def theta_lr(self, k: int) -> float:
+        """θ's learning rate at fine-tuning step k = 1..steps."""
+        if self.lr_theta_final is None or self.steps <= 1:
+            return self.lr_theta
+        lo, hi = self.lr_theta_final, self.lr_theta
+        return lo + 0.5 * (hi - lo) * (1.0 + math.cos(math.pi * (k - 1) / (self.steps - 1)))
 
     @classmethod
     def smoke(cls) -> BiLOFinetuneConfig:

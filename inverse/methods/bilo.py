@@ -48,6 +48,8 @@ class BiLO(AbstractMethod):
         lower_steps: Steps of W per step of θ (None: the config's; see ``BiLOFinetuneConfig``).
         field: The function unknown's representation: ``mlp``, ``fourier`` (an MLP of Fourier
             features) or ``p1`` (nodal values on the mesh); None: the config's.
+        lr_theta_final: θ's (or V's) learning rate at the last step, reached by a cosine from
+            ``lr_theta`` (None: the config's; see ``BiLOFinetuneConfig``).
     """
 
     name: ClassVar[str] = "bilo"
@@ -62,9 +64,11 @@ class BiLO(AbstractMethod):
     fidelity_h: float = 1e-3
     lower_steps: int | None = None
     field: FieldKind | None = None
+    lr_theta_final: float | None = None
 
     def __post_init__(self) -> None:
-        non_negative(self.name, w_reg=self.w_reg, w_rgrad=self.w_rgrad, w_djump=self.w_djump)
+        non_negative(self.name, w_reg=self.w_reg, w_rgrad=self.w_rgrad, w_djump=self.w_djump,
+                     lr_theta_final=self.lr_theta_final)
         positive(self.name, lr_theta=self.lr_theta, fidelity_h=self.fidelity_h, lower_steps=self.lower_steps)
 
     def refuse(self, problem: AbstractInverseProblem) -> str | None:
@@ -84,6 +88,7 @@ class BiLO(AbstractMethod):
             lr_theta=fine.lr_theta if self.lr_theta is None else self.lr_theta,
             w_rgrad=fine.w_rgrad if self.w_rgrad is None else self.w_rgrad,
             lower_steps=fine.lower_steps if self.lower_steps is None else self.lower_steps,
+            lr_theta_final=fine.lr_theta_final if self.lr_theta_final is None else self.lr_theta_final,
         )
         # the exact gradients below are of the squared error, not of another likelihood
         check = fine.fidelity_every > 0 and problem.likelihood() is None

@@ -254,3 +254,26 @@ def test_lower_steps_give_w_extra_steps_and_theta_one(monkeypatch):
     assert len([r for r in res.history if r["phase"] == "finetune"]) == 4
     with pytest.raises(ValueError, match="lower_steps"):
         hybrid.BiLOFinetuneConfig(lower_steps=0)
+
+
+def test_theta_learning_rate_follows_the_cosine_schedule(monkeypatch):
+    # the optimiser of θ steps with lr_theta at the first step and lr_theta_final at the last
+    cfg = hybrid.BiLOFinetuneConfig(steps=5, lr_theta=1e-2, lr_theta_final=1e-4)
+    lrs = [cfg.theta_lr(k) for k in range(1, 6)]
+    assert lrs[0] == pytest.approx(1e-2) and lrs[-1] == pytest.approx(1e-4)
+    assert lrs[2] == pytest.approx(0.5 * (1e-2 + 1e-4))
+    assert all(a > b for a, b in zip(lrs[:-1], lrs[1:], strict=True))
+    assert hybrid.BiLOFinetuneConfig(steps=5, lr_theta=1e-2).theta_lr(3) == 1e-2
+    seen = []
+    original = hybrid.training.Run.update
+
+    def spy(self, groups, losses, *, phase, step):
+        if phase == "finetune":
+            seen.append(groups[-1][2].param_groups[0]["lr"])
+        return original(self, groups, losses, phase=phase, step=step)
+
+    monkeypatch.setattr(hybrid.training.Run, "update", spy)
+    _fit(BiLO(_bilo_cfg(pre=1, fine=5, lr_theta=1e-2, lr_theta_final=1e-4)))
+    assert seen == pytest.approx(lrs)
+    with pytest.raises(ValueError, match="lr_theta_final"):
+        hybrid.BiLOFinetuneConfig(lr_theta=1e-3, lr_theta_final=1e-2)
