@@ -9,11 +9,12 @@ interrupted run leaves ``run.json`` saying so and no report.
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 import shutil
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, final
@@ -54,6 +55,24 @@ def _check(path: Path, *, resume: bool, overwrite: bool) -> str | None:
     except OSError as exc:
         return f"--out {path} cannot be written: {exc.strerror or exc}"
     return None
+
+
+def write_histories(path: Path, histories: Mapping[tuple[str, int], Sequence[Mapping[str, Any]]]) -> Path:
+    """Write the logged training rows of every method and seed as one long CSV.
+
+    Columns: ``method``, ``seed``, then every key any row has (empty where a row has none), so
+    one file plots every method's convergence.
+    """
+    keys: list[str] = []
+    for rows in histories.values():
+        for row in rows:
+            keys += [k for k in row if k not in keys]
+    with path.open("w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=["method", "seed", *keys])
+        writer.writeheader()
+        for (label, seed), rows in histories.items():
+            writer.writerows({"method": label, "seed": seed, **row} for row in rows)
+    return path
 
 
 @final

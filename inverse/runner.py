@@ -29,7 +29,7 @@ from fem.metrics import relative_l2_error
 from fem.parallel import print0
 from hybrid import SegmentationLikelihood
 from inverse.method import AbstractMethod, InverseData, InverseResult, RunOptions
-from inverse.outputs import RunFolder
+from inverse.outputs import RunFolder, write_histories
 from inverse.problem import AbstractInverseProblem, Discretisation, Field, Theta, as_points
 from inverse.report import Report
 
@@ -234,7 +234,8 @@ def run_study(
         options: Device, dtype, progress.
         comm: The communicator.
         out: Output folder, a path (created if missing) or a checked :class:`RunFolder`
-            (None: write nothing). Figures appear in it with the report, at the end.
+            (None: write nothing). Figures appear in it with the report, at the end, and
+            ``histories.csv``: every method's and seed's logged training rows.
         plots: The comparison's figures of seed 0.
         log: Progress lines.
 
@@ -267,6 +268,7 @@ def run_study(
     report.baseline_rows["initial guess"] = estimate_metrics(problem, disc, problem.theta_init())
     log(f"[{problem.name}] initial guess: " + _fmt(report.baseline_rows["initial guess"]))
     first: dict[str, InverseResult] = {}
+    histories: dict[tuple[str, int], list[dict[str, Any]]] = {}
     for seed in range(study.seeds):
         # one data set per seed, shared by every method
         data = make_data(problem, disc, noise=noise, seed=seed, u_true=u_true, u_ref=u_ref)
@@ -286,10 +288,15 @@ def run_study(
             log(f"    {_fmt(metrics)}, {result.cost.wall_s:.1f} s")
             if seed == 0:
                 first[label] = result
+            if result.history:
+                histories[label, seed] = result.history
     if folder is not None:
         # figures first, into the staging folder (writers may be collective), then moved in;
         # report.json last, so that it is there only when everything else is
-        written = plots(problem, disc, first, folder.staging) if plots is not None else []
+        stage = folder.staging
+        written = plots(problem, disc, first, stage) if plots is not None else []
+        if comm.rank == 0 and histories:  # the rows are global (reduced over ranks) already
+            written.append(write_histories(stage / "histories.csv", histories))
         written = folder.publish(written)
         if comm.rank == 0:
             written = report.write(folder.path) + written

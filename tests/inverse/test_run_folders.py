@@ -4,6 +4,7 @@ The comparison is the heat smoke preset (seconds per run); the kill -9 test inte
 process in its fine-tuning and checks that the resumed report equals an uninterrupted one.
 """
 
+import csv
 import json
 import os
 import signal
@@ -101,6 +102,20 @@ def test_a_failed_run_leaves_no_stale_report_and_says_so(tmp_path, monkeypatch):
     assert record["status"] == "failed" and "the evaluation broke" in record["error"]
     assert not (tmp_path / "report.json").exists() and not (tmp_path / "report.md").exists()
     assert not (tmp_path / "u0.png").exists()  # figures come with the report only
+
+
+def test_the_folder_holds_every_method_and_seed_history(tmp_path):
+    heat.main(["--preset", "smoke", "--quiet", "--methods", "bilo,pinn(w_dat=10)", "--seeds", "2",
+               "--out", str(tmp_path)])
+    with (tmp_path / "histories.csv").open() as fh:
+        rows = list(csv.DictReader(fh))
+    runs = {(r["method"], r["seed"]) for r in rows}
+    assert runs == {(m, s) for m in ("bilo", "pinn(w_dat=10)") for s in ("0", "1")}
+    bilo = [r for r in rows if r["method"] == "bilo" and r["seed"] == "1"]
+    assert {r["phase"] for r in bilo} == {"pretrain", "finetune"} and all(r["res"] for r in bilo)
+    # the rows are the ones the fit logged: fine-tuning steps in order, at the logging interval
+    steps = [int(r["step"]) for r in bilo if r["phase"] == "finetune"]
+    assert steps == sorted(steps) and len(steps) >= 2
 
 
 def test_python_api_creates_the_folder_and_refuses_a_file(tmp_path):
