@@ -17,5 +17,6 @@ done
   echo "## The same run on 1 rank and on 2 ranks"
   echo
   .venv/bin/python docs/results/rank_agreement.py "results/darcy-example-$PRESET-np1" "results/darcy-example-$PRESET-np2"
+  cat docs/results/darcy_example_domain_reading.txt
 } > docs/results/darcy_example_domain.md
 cp "results/darcy-example-$PRESET-np2/darcy_fields.png" docs/results/darcy_example_domain.png
