@@ -16,6 +16,7 @@ def test_fisher_kpp_step_benchmark_computes_its_numbers(tmp_path):
     e = res["modes"]["jet"]
     assert e["bilo_s_per_step"] > 0 and e["pinn_s_per_step"] > 0 and e["bilo_steps_timed"] == 3
     assert json.loads((tmp_path / "fisher_kpp_step.json").read_text())["n_res"] == 2601
+    assert res["targets"] == {"ratio<=2.0": e["ratio"] <= 2.0} and res["naive_flop_ratio"] == 3
 
 
 def test_benchmark_problem_matches_the_spec():
