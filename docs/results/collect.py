@@ -51,6 +51,8 @@ def verdict(js: dict) -> str:
     if "bilo" not in families:
         return "no BiLO run in this report."
     bilo_score, bilo_label = min(families.pop("bilo"))
+    if not families:
+        return "BiLO only: no other method in this report to compare with."
     parts = []
     for fam, entries in sorted(families.items()):
         best, label = min(entries)

@@ -5,7 +5,9 @@ learning rates (seed 0, one torch thread), then prints one JSON line: the first 
 fine-tuning step after which both parameters stay within 1 % of (2, 2) ("hit_step", null if
 never) and the final estimate. Usage (run_fk_lr_sweep.sh has the table's rows):
 
-    python docs/results/fk_lr_sweep.py LABEL PRE FINE AMSGRAD(0|1) LR_THETA [LR_W [W_RGRAD [NOISE]]]
+    python docs/results/fk_lr_sweep.py LABEL PRE FINE AMSGRAD(0|1) LR_THETA [LR_W [W_RGRAD [NOISE [RES_BATCH]]]]
+
+RES_BATCH: residual points drawn afresh per step (BiLOConfig.res_batch; default all 2,601).
 """
 
 import json
@@ -30,9 +32,10 @@ label, pre, fine, amsgrad, lr_theta = sys.argv[1], int(sys.argv[2]), int(sys.arg
 lr_W = float(sys.argv[6]) if len(sys.argv) > 6 else 1e-3
 w_rgrad = float(sys.argv[7]) if len(sys.argv) > 7 else 0.1
 noise = float(sys.argv[8]) if len(sys.argv) > 8 else 0.0
+res_batch = int(sys.argv[9]) if len(sys.argv) > 9 else None
 s = study(pre, fine, 0, 128, 1)
 cfg = s.configs["bilo"]
-cfg = replace(cfg, log_every=10, pretrain=replace(cfg.pretrain, amsgrad=amsgrad),
+cfg = replace(cfg, log_every=10, res_batch=res_batch, pretrain=replace(cfg.pretrain, amsgrad=amsgrad),
               finetune=replace(cfg.finetune, amsgrad=amsgrad, lr_theta=lr_theta, lr_W=lr_W, w_rgrad=w_rgrad))
 t0 = time.perf_counter()
 _, first = run_study(s, {"bilo": BiLO(config=cfg)}, noise=noise, preset="sweep", comm=MPI.COMM_WORLD,
@@ -44,6 +47,6 @@ for h in reversed(rows):
         break
     hit = h
 print(json.dumps({"label": label, "pre": pre, "fine": fine, "amsgrad": amsgrad, "lr_theta": lr_theta, "lr_W": lr_W,
-                  "w_rgrad": w_rgrad, "noise": noise, "hit_step": None if hit is None else hit["step"],
+                  "w_rgrad": w_rgrad, "noise": noise, "res_batch": res_batch, "hit_step": None if hit is None else hit["step"],
                   "hit_phase": None if hit is None else hit.get("phase"),
                   "final": (rows[-1]["theta_rD"], rows[-1]["theta_rrho"]), "wall": time.perf_counter() - t0}))

@@ -7,8 +7,8 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 RUN=(.venv/bin/mpirun -n 2 .venv/bin/python -m comparisons.darcy --preset default --law se --grf-length 0.25
      --quiet --overwrite)
-"${RUN[@]}" --methods bilo,adjoint --out results/darcy-se025-default
+"${RUN[@]}" --methods bilo,adjoint --out results/darcy-se025-default-constant
 "${RUN[@]}" --methods "bilo(lr_theta_final=1e-4)" --out results/darcy-se025-default-cosine
-.venv/bin/python docs/results/collect.py results/darcy-se025-default results/darcy-se025-default-cosine \
+.venv/bin/python docs/results/collect.py results/darcy-se025-default-constant results/darcy-se025-default-cosine \
   > docs/results/darcy_se025_default.md
 cat docs/results/darcy_se025_default_reading.txt >> docs/results/darcy_se025_default.md

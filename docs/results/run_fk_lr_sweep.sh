@@ -13,3 +13,6 @@ $PY $S pre500_lr3e-2 500 1500 0 0.03
 $PY $S pre500_lr5e-2 500 1500 0 0.05
 $PY $S lr1e-1 1000 1500 0 0.1
 $PY $S pre500_lr5e-2_noise0.01 500 1500 0 0.05 0.001 0.1 0.01
+# residual points drawn per step instead of all 2,601 (the authors' pde_batch_size): cheaper steps
+$PY $S pre500_lr3e-2_batch1024 500 1500 0 0.03 0.001 0.1 0 1024
+$PY $S pre500_lr3e-2_batch512 500 1500 0 0.03 0.001 0.1 0 512
