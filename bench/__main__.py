@@ -23,6 +23,7 @@ QUICK_ARGS = {
     "threads": ["--methods", "bilo"],
     "time_to_answer": ["--preset", "smoke", "--methods", "bilo,adjoint"],
     "batched_seeds": ["--steps", "2"],
+    "allocator": ["--rounds", "1", "--steps", "5"],
 }
 
 

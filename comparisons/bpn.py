@@ -1,12 +1,10 @@
 # # BiLO against BPN on a 1D toy problem: infer two boundary values
 #
-# This comparison shows:
-# - BiLO's simultaneous bilevel steps (one lower and one upper step per iteration) against BPN
-#   (Hao et al., ICLR 2023: a PINN trained on the residual alone for 64 steps, then one upper
-#   step with a hypergradient from 32 Broyden iterations), on the problem and settings of BPN's
-#   App. A.8 that the BiLO paper copies in its App. E (Fig. 23);
-# - the parameter error max_i |θ_i − θ†_i| against cumulative lower-level iterations and against
-#   wall time, and when each method first gets below 0.01 (`convergence.json`, `convergence.png`).
+# This comparison shows BiLO's simultaneous bilevel steps against BPN (Hao et al., ICLR 2023: a
+# PINN trained on the residual alone for 64 steps, then one upper step with a hypergradient from
+# 32 Broyden iterations) on the problem and settings of BPN's App. A.8 that the BiLO paper copies
+# in its App. E (Fig. 23): the error max_i |θ_i − θ†_i| against lower-level iterations and wall
+# time, and when each method first gets below 0.01 (`convergence.json`, `convergence.png`).
 #
 # The problem (`shared/specs/paper-experiments.md` §9, the BiLO paper's eq. (74)):
 #
@@ -21,8 +19,8 @@
 # residual-gradient loss). Then Adam lr 1e-3 for the weights, lr 0.05 for θ, in both methods.
 # The problem has no weak form: the exact solution is the reference (`forward_map`).
 #
-# Published (Fig. 23): BiLO below 0.01 in < 80 iterations and 6.4 s; BPN in 27 upper
-# (1,728 lower) iterations and 231 s (a shared GPU). Run `python -m comparisons.bpn --help`.
+# Published (Fig. 23): BiLO below 0.01 in < 80 iterations, 6.4 s; BPN in 27 upper (1,728 lower)
+# iterations, 231 s (a shared GPU). Run `python -m comparisons.bpn --help`.
 
 # +
 from __future__ import annotations

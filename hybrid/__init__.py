@@ -25,6 +25,12 @@ import os as _os
 # spinning team (hybrid/threads.py has the measurements). A user's own setting wins.
 _os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
+from .allocator import keep_freed_memory as keep_freed_memory  # noqa: E402
+
+# Freed activations stay in the heap for the next step (hybrid/allocator.py; HYBRID_MALLOC=default
+# or any MALLOC_*_ variable of the user's leaves glibc as it is).
+keep_freed_memory()
+
 from .bilo import BiLO as BiLO
 from .bilo import FunctionGradient as FunctionGradient
 from .bilo import gradient_agreement as gradient_agreement
