@@ -2,11 +2,11 @@
 # Reproduce docs/results/speed.md: the speed benchmarks of issue 2.9, one after the other on a quiet
 # machine (nothing else running: on 2 cores another busy process changes every number), their JSON
 # kept in docs/results/speed/, the page assembled from each benchmark's own summary.
-# Usage: bash docs/results/run_speed.sh [NAME ...]   (default: all six; ~35 min on this 2-core CPU)
+# Usage: bash docs/results/run_speed.sh [NAME ...]   (default: all of them; ~40 min on this 2-core CPU)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 NAMES=("$@")
-[ ${#NAMES[@]} -gt 0 ] || NAMES=(threads darcy_step fisher_kpp_step batched_seeds time_to_answer)
+[ ${#NAMES[@]} -gt 0 ] || NAMES=(threads darcy_step fisher_kpp_step allocator batched_seeds time_to_answer)
 for n in "${NAMES[@]}"; do
   case $n in
     threads) args=(--spinning) ;;
