@@ -6,7 +6,7 @@
 # N(0, (−Δ + 9I)⁻²), 2 ranks, SEEDS seeds.
 # Usage: bash docs/results/run_darcy_laws.sh [PRESET] [SEEDS] [METHODS] [PINO_SEEDS]
 #   demo page:    bash docs/results/run_darcy_laws.sh demo 1
-#   default page: bash docs/results/run_darcy_laws.sh default 3 "bilo,adjoint,adjoint_nn" 1
+#   default page: bash docs/results/run_darcy_laws.sh default 3 "bilo,adjoint,adjoint_nn"
 #   (PINO_SEEDS: seeds of the PINO law, default SEEDS)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
