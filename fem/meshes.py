@@ -173,7 +173,6 @@ def locate_boundary_facets(meshdata: MeshData, tags: int | Sequence[int] | None 
     return np.unique(np.concatenate(found)).astype(np.int32)
 
 
-
 def covers_boundary(meshdata: MeshData, tags: int | Sequence[int] | None) -> bool:
     """Whether the facets carrying ``tags`` are the whole exterior boundary (collective).
 

@@ -24,16 +24,20 @@ class History:
         """Write ``<stem>.csv`` and ``<stem>.json`` into ``out_dir``; return both paths."""
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)
-        keys: list[str] = []
-        for row in self.rows:
-            keys += [k for k in row if k not in keys]
-        csv_path, json_path = out / f"{stem}.csv", out / f"{stem}.json"
-        with csv_path.open("w", newline="") as fh:
-            writer = csv.DictWriter(fh, fieldnames=keys)
-            writer.writeheader()
-            writer.writerows(self.rows)
+        csv_path, json_path = self.write_csv(out / f"{stem}.csv"), out / f"{stem}.json"
         # JSON has no NaN/inf: write them as null so any JSON reader accepts the file.
         clean = [{k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in r.items()}
                  for r in self.rows]
         json_path.write_text(json.dumps(clean, indent=1))
         return csv_path, json_path
+
+    def write_csv(self, path: Path) -> Path:
+        """Write the rows as CSV: every key any row has, in first-seen order (empty where absent)."""
+        keys: list[str] = []
+        for row in self.rows:
+            keys += [k for k in row if k not in keys]
+        with path.open("w", newline="") as fh:
+            writer = csv.DictWriter(fh, fieldnames=keys)
+            writer.writeheader()
+            writer.writerows(self.rows)
+        return path

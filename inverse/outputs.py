@@ -9,7 +9,6 @@ interrupted run leaves ``run.json`` saying so and no report.
 
 from __future__ import annotations
 
-import csv
 import json
 import os
 import shutil
@@ -20,6 +19,7 @@ from pathlib import Path
 from typing import Any, final
 
 from fem.parallel import collective
+from hybrid.history import History
 
 MARKER = "run.json"
 
@@ -63,16 +63,8 @@ def write_histories(path: Path, histories: Mapping[tuple[str, int], Sequence[Map
     Columns: ``method``, ``seed``, then every key any row has (empty where a row has none), so
     one file plots every method's convergence.
     """
-    keys: list[str] = []
-    for rows in histories.values():
-        for row in rows:
-            keys += [k for k in row if k not in keys]
-    with path.open("w", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=["method", "seed", *keys])
-        writer.writeheader()
-        for (label, seed), rows in histories.items():
-            writer.writerows({"method": label, "seed": seed, **row} for row in rows)
-    return path
+    return History([{"method": label, "seed": seed, **row}
+                    for (label, seed), rows in histories.items() for row in rows]).write_csv(path)
 
 
 @final
