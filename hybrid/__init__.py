@@ -20,10 +20,13 @@ Usage (arrays in and out are numpy float64; points have shape (N, d))::
 
 import os as _os
 
-# Before torch loads its OpenMP runtime (libgomp reads this once): idle OpenMP threads sleep
-# instead of spinning, so a run beside other busy processes does not lose its cores to its own
-# spinning team (hybrid/threads.py has the measurements). A user's own setting wins.
-_os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+# Before torch loads its OpenMP runtime (libgomp reads this once): idle OpenMP threads spin
+# 1,000 rounds (microseconds, enough to bridge the gap between one op of a step and the next)
+# and then sleep, instead of libgomp's 300,000, so a run beside other busy processes does not
+# lose its cores to its own spinning team (hybrid/threads.py has the measurements). A user's own
+# OMP_WAIT_POLICY or GOMP_SPINCOUNT wins.
+if "OMP_WAIT_POLICY" not in _os.environ and "GOMP_SPINCOUNT" not in _os.environ:
+    _os.environ["GOMP_SPINCOUNT"] = "1000"
 
 from .allocator import keep_freed_memory as keep_freed_memory  # noqa: E402
 

@@ -7,17 +7,17 @@ every fit that no entry point configured:
   affinity mask (``taskset``, cgroups, a batch scheduler's binding), not from the machine's core
   count; the ranks on the node from MPI's shared-memory split. ``OMP_NUM_THREADS`` and
   ``--threads`` override.
-- **Idle OpenMP threads sleep instead of spinning** (``OMP_WAIT_POLICY=PASSIVE``, set in
-  ``hybrid/__init__`` before torch loads its OpenMP runtime, unless the user set it). By default
-  libgomp's idle threads spin 300,000 rounds before they sleep, holding their cores between
-  parallel regions: beside one other busy process on 2 cores, a 2-thread Fisher–KPP BiLO step
-  then ran 3.8× slower than alone; sleeping threads give the core back (1.7× beside the same job,
-  6 % slower alone; this 2-core CPU, ``python -m bench.fisher_kpp_step --modes jet --no-memory``
-  with and without the policy, beside ``python -c "while True: pass"``). The whole
-  Fisher–KPP smoke comparison (tiny networks): 45.1 s alone with the policy against 41.9 s
-  spinning, 49.4 s against 115.9 s beside a busy single-thread job (``python -m bench.threads
-  --spinning``). ``OMP_WAIT_POLICY=ACTIVE`` (or ``GOMP_SPINCOUNT``) in the environment wins, for a
-  machine of one's own.
+- **Idle OpenMP threads spin briefly, then sleep** (``GOMP_SPINCOUNT=1000``, set in
+  ``hybrid/__init__`` before torch loads its OpenMP runtime, unless the user set it or
+  ``OMP_WAIT_POLICY``). libgomp's own default spins 300,000 rounds (milliseconds) before a
+  thread sleeps, holding its core between parallel regions: beside one other busy process on 2
+  cores the Fisher–KPP smoke comparison then took 2.76× its time alone. Sleeping at once
+  (``OMP_WAIT_POLICY=PASSIVE``, this module's earlier policy) gives the core back but pays a
+  wake-up on every parallel op of a step: alone, the same comparison took 1.7× as long as with a
+  1,000-round spin, and a Fisher–KPP BiLO step at the paper's size 1.2×. 1,000 rounds (about
+  ten microseconds) bridge the gap from one op to the next and still sleep between steps and
+  beside other jobs: loaded, the comparison stays within 2× of its time alone (``python -m
+  bench.threads --passive --spinning`` measures all three; ``docs/results/speed.md``).
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ NAMES=("$@")
 [ ${#NAMES[@]} -gt 0 ] || NAMES=(threads darcy_step fisher_kpp_step allocator batched_seeds time_to_answer)
 for n in "${NAMES[@]}"; do
   case $n in
-    threads) args=(--spinning) ;;
+    threads) args=(--spinning --passive) ;;
     *) args=() ;;
   esac
   .venv/bin/python -m "bench.$n" "${args[@]}" --out docs/results/speed

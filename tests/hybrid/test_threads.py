@@ -62,7 +62,7 @@ def _openmp_settings(code: str, **env: str) -> str:
 def test_openmp_threads_sleep_when_idle(entry):
     # The entry point must set the policy before torch loads libgomp, or a run beside another busy
     # process spins its cores away. Without it libgomp spins 300,000 rounds before sleeping.
-    assert "GOMP_SPINCOUNT = '0'" in _openmp_settings(f"import {entry}, torch; torch.ones(1)")
+    assert "GOMP_SPINCOUNT = '1000'" in _openmp_settings(f"import {entry}, torch; torch.ones(1)")
 
 
 def test_without_the_policy_libgomp_spins():
@@ -73,3 +73,8 @@ def test_without_the_policy_libgomp_spins():
 def test_a_user_wait_policy_wins():
     out = _openmp_settings("import hybrid, torch; torch.ones(1)", OMP_WAIT_POLICY="ACTIVE")
     assert "OMP_WAIT_POLICY = 'ACTIVE'" in out
+
+
+def test_a_user_spin_count_wins():
+    out = _openmp_settings("import hybrid, torch; torch.ones(1)", GOMP_SPINCOUNT="7")
+    assert "GOMP_SPINCOUNT = '7'" in out
