@@ -180,6 +180,22 @@ def field_outputs(problem: Any, disc: Any, results: dict[str, Any], out: Path, *
     return write_functions(funcs, out, stem) + ([png] if png is not None else [])
 
 
+def plot_curves(path: Path, x: np.ndarray, truth: np.ndarray, guess: np.ndarray,
+                curves: Mapping[str, np.ndarray], *, ylabel: str, title: str = "") -> Path:
+    """One figure over x: the truth (dashed), the initial guess (dotted) and each method's curve."""
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    ax.plot(x, truth, "k--", lw=2, label="truth")
+    ax.plot(x, guess, ":", color="grey", label="initial guess")
+    for label, y in curves.items():
+        ax.plot(x, y, lw=1, label=label)
+    ax.set(xlabel="x", ylabel=ylabel, title=title)
+    ax.legend(fontsize=6, ncol=2)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
+
+
 def plot_field_1d(problem: Any, disc: Any, results: dict[str, Any], out: Path, *, name: str) -> list[Path]:
     """``<name>.png`` (the inferred field per method, the truth, the guess) and ``u.png`` (u_NN − u_FEM).
 
@@ -195,16 +211,8 @@ def plot_field_1d(problem: Any, disc: Any, results: dict[str, Any], out: Path, *
         curves[label] = (r.field(x), u, problem.forward(disc, r.field, x) if ok else None)
     if disc.comm.rank != 0:
         return []
-    fig, ax = plt.subplots(figsize=(7, 4.5))
-    ax.plot(x[:, 0], problem.truth(x), "k--", lw=2, label="truth")
-    ax.plot(x[:, 0], problem.initial_guess(x), ":", color="grey", label="initial guess")
-    for label, (D, _, _) in curves.items():
-        ax.plot(x[:, 0], D, lw=1, label=label)
-    ax.set(xlabel="x", ylabel=f"{name}(x)")
-    ax.legend(fontsize=6, ncol=2)
-    fig.tight_layout()
-    fig.savefig(out / f"{name}.png", dpi=120)
-    plt.close(fig)
+    plot_curves(out / f"{name}.png", x[:, 0], problem.truth(x), problem.initial_guess(x),
+                {label: D for label, (D, _, _) in curves.items()}, ylabel=f"{name}(x)")
     fig, (a1, a2) = plt.subplots(1, 2, figsize=(11, 4))
     for label, (_, u, u_fem) in curves.items():
         if u is not None:
@@ -238,16 +246,8 @@ def plot_initial_condition(problem: Any, disc: Any, results: dict[str, Any], out
                          else problem.forward(disc, r.field, grid) if ok else np.full(len(disc.w_u), np.nan))
     if disc.comm.rank != 0:
         return []
-    fig, ax = plt.subplots(figsize=(7, 4.5))
-    ax.plot(x[:, 0], problem.truth(x), "k--", lw=2, label="truth")
-    ax.plot(x[:, 0], problem.initial_guess(x), ":", color="grey", label="initial guess")
-    for label, u0 in curves.items():
-        ax.plot(x[:, 0], u0, lw=1, label=label)
-    ax.set(xlabel="x", ylabel="u0(x)", title="initial condition (seed 0)")
-    ax.legend(fontsize=6, ncol=2)
-    fig.tight_layout()
-    fig.savefig(out / "u0.png", dpi=120)
-    plt.close(fig)
+    plot_curves(out / "u0.png", x[:, 0], problem.truth(x), problem.initial_guess(x), curves,
+                ylabel="u0(x)", title="initial condition (seed 0)")
     cols = min(4, len(fields))
     rows = -(-len(fields) // cols)
     fig, axes = plt.subplots(rows, cols, figsize=(3.6 * cols, 3.0 * rows), squeeze=False)

@@ -19,24 +19,21 @@
 # source is no UFL term; `tests/comparisons/test_singular.py` checks a P1 FEM solve with the
 # point load against it). Truth λ = 500, μ = 10 (λ trained as lmbd = λ/100); guess λ = 250, μ = 5.
 #
-# Data: per snapshot n ~ Poisson(u_max) candidates x ~ U(0, 1), each kept with probability
-# u(x)/u_max (thinning; u_max on 1,000 points), all kept particles pooled (≈ 3,000). Upper loss
-# NLL = M∫u − Σ_k log u(x_k), the integral by Simpson's rule with 100 intervals on each side of z;
-# the networks minimise NLL/K (K particles: the same minimiser, a loss of order one).
+# Data: M snapshots of the process drawn by thinning (`hybrid.sample_point_process`), pooled
+# (≈ 3,000 particles). Upper loss NLL = M∫u − Σ_k log u(x_k), ∫u by Simpson's rule with 100
+# intervals on each side of z; the networks minimise NLL/K (K particles: the same minimiser).
 #
 # Networks (strong form `comparisons.pdes.SingularForcing`): input (x, |x − z|), u =
 # 50·N²·x(1−x); lower level r = u'' − μu at 101 points, + 0.1·rgrad + jump J² + 0.1·(∂J/∂θ)²,
 # J = ∂u/∂φ + λ/2 at z; pre-training adds 10·MSE to the exact u at the guess (101 points).
 #
-# FNO (`hybrid.fno`, App. B.4): input channels x and (lmbd, μ) broadcast over a regular grid of
-# [0, 1] (101 nodes: the 101 data-set points; the grid is the first column of (x, |x − z|)), 32
-# modes, 32 channels, 4 layers; output interpolated linearly to any point, then the same transform
-# 50·N²·x(1−x) as the networks' (the paper's N·x(1−x) could give u < 0 at a particle). Trained by
-# MSE on the exact u at the 101 points for every (lmbd, μ) of a grid (the paper's ranges are
-# stripped): `id` = lmbd ∈ [2, 8] × μ ∈ [4, 16], 16 × 16 values, the truth (5, 10) and the guess
-# (2.5, 5) inside; `ood` = lmbd ∈ [1, 4] × μ ∈ [2, 8], 16 × 16, the truth outside, the guess
-# inside. Then frozen, and Adam (lr 0.1, see the presets) on (lmbd, μ) from the guess minimises the
-# same NLL / K, u at the particles and at the Simpson points read off the grid output.
+# FNO (`hybrid.fno`, App. B.4): channels x and (lmbd, μ) broadcast over the 101-node grid of
+# [0, 1] (the first column of (x, |x − z|)), 32 modes, 32 channels, 4 layers, the output
+# interpolated linearly, then u = 50·N²·x(1−x) as the networks' (the paper's N·x(1−x) could give
+# u < 0 at a particle). Trained by MSE on the exact u over 16 × 16 values of (lmbd, μ) (the paper's
+# ranges are stripped): `id` = [2, 8] × [4, 16] holds the truth (5, 10) and the guess (2.5, 5);
+# `ood` = [1, 4] × [2, 8] only the guess. Then frozen; Adam on (lmbd, μ) from the guess minimises
+# the same NLL / K, u read off the grid output.
 #
 # Run `python -m comparisons.singular --help`.
 
@@ -55,6 +52,7 @@ from mpi4py import MPI
 import fem
 import hybrid
 from comparisons.pdes import SingularForcing
+from comparisons.plots import plot_curves
 from inverse import Comparison, Discretisation, InverseResult, Scalars, Study
 from inverse.datasets import ParameterGrid
 from inverse.problem import AbstractInverseProblem, Points, Theta
@@ -76,24 +74,6 @@ def expected_count(lam: float, mu: float, z: float = 0.5) -> float:
     """∫₀¹ u dx = (λ/μ)(1 − cosh(√μ(1 − 2z)/2) / cosh(√μ/2)): the mean particles per snapshot."""
     k = np.sqrt(mu)
     return float(lam / mu * (1 - np.cosh(0.5 * k * (1 - 2 * z)) / np.cosh(0.5 * k)))
-
-
-def thinning(u: Callable[[np.ndarray], np.ndarray], snapshots: int, rng: np.random.Generator) -> np.ndarray:
-    """Particles of ``snapshots`` independent Poisson processes on (0, 1) of intensity u, pooled."""
-    u_max = float(u(np.linspace(0, 1, 1000)).max())
-    kept = []
-    for _ in range(snapshots):
-        x = rng.uniform(0, 1, rng.poisson(u_max))
-        kept.append(x[rng.uniform(0, u_max, len(x)) < u(x)])
-    return np.concatenate(kept)
-
-
-def simpson(a: float, b: float, intervals: int) -> tuple[np.ndarray, np.ndarray]:
-    """Points and weights of the composite Simpson rule on [a, b] (``intervals`` even)."""
-    x = np.linspace(a, b, intervals + 1)
-    w = np.ones(intervals + 1)
-    w[1:-1:2], w[2:-1:2] = 4, 2
-    return x, w * (b - a) / (3 * intervals)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -151,7 +131,7 @@ class SingularProblem(AbstractInverseProblem):
     def likelihood(self) -> hybrid.PointProcessLikelihood:
         """M snapshots; ∫u by Simpson on [0, z] and [z, 1]."""
         n = self.simpson_intervals
-        (xa, wa), (xb, wb) = simpson(0, self.z, n), simpson(self.z, 1, n)
+        (xa, wa), (xb, wb) = fem.simpson_rule(0, self.z, n), fem.simpson_rule(self.z, 1, n)
         return hybrid.PointProcessLikelihood(x_quad=self.inputs(np.concatenate([xa, xb])),
                                              w_quad=np.concatenate([wa, wb]), snapshots=self.snapshots)
 
@@ -159,16 +139,12 @@ class SingularProblem(AbstractInverseProblem):
                 seed: int) -> tuple[Discretisation, np.ndarray]:
         """This seed's particles (every rank draws the same), as x_dat; the observations are unused."""
         lam, mu = 100 * self.unknowns.truth[0], self.unknowns.truth[1]
-        x = thinning(lambda s: exact(s, lam, mu, self.z), self.snapshots,
-                     np.random.default_rng(self.noise_seed + seed))
+        x = hybrid.sample_point_process(lambda s: exact(s, lam, mu, self.z), self.snapshots,
+                                        np.random.default_rng(self.noise_seed + seed))
         return replace(disc, x_dat=self.inputs(np.sort(x))), np.zeros(len(x))
 
     def operator_datasets(self) -> dict[str, ParameterGrid]:
-        """The FNO's grids of (lmbd, μ): ``id`` holds the truth (5, 10), ``ood`` does not.
-
-        ``id`` = [2, 8] × [4, 16] and ``ood`` = [1, 4] × [2, 8], 16 × 16 values each; both hold
-        the guess (2.5, 5). The forward map is the closed form: 256 solutions cost nothing.
-        """
+        """The FNO's grids of (lmbd, μ), 16 × 16 each: ``id`` holds the truth, ``ood`` does not."""
         return {"id": ParameterGrid.linspace((2.0, 8.0, 16), (4.0, 16.0, 16)),
                 "ood": ParameterGrid.linspace((1.0, 4.0, 16), (2.0, 8.0, 16))}
 
@@ -254,38 +230,24 @@ def apply_flags(s: Study, args: argparse.Namespace) -> Study:
     return replace(s, problem=replace(s.problem, snapshots=args.snapshots))
 # -
 
-# ## Figure: each method's u against the truth, over the particles' histogram (seed 0)
+# ## Figure: each method's u against the truth (seed 0)
 
 # +
 
 
 def plots(problem: AbstractInverseProblem, disc: Discretisation, results: dict[str, InverseResult],
           out: Path) -> list[Path]:
-    """``u.png``: the exact u at the truth and the guess, each method's u, the particle density."""
+    """``u.png``: the exact u at the truth and at the guess, and each method's u."""
     if disc.comm.rank != 0:
         return []
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     assert isinstance(problem, SingularProblem)
     x = np.linspace(0, 1, 501)
     pts = problem.inputs(x)
-    fig, ax = plt.subplots(figsize=(7, 4))
-    truth, init = problem.unknowns.truth, problem.unknowns.init
-    ax.plot(x, exact(x, 100 * truth[0], truth[1]), "k--", lw=2, label="truth")
-    ax.plot(x, exact(x, 100 * init[0], init[1]), ":", color="gray", label="initial guess")
-    for label, res in results.items():
-        u = res.u(pts) if res.u is not None else problem.forward(disc, res.estimate, pts)
-        ax.plot(x, u, label=label)
-    ax.set(xlabel="x", ylabel="u (intensity)", title="singular forcing (seed 0)")
-    ax.legend(fontsize=7)
-    path = out / "u.png"
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return [path]
+    (lt, mt), (lg, mg) = problem.unknowns.truth, problem.unknowns.init
+    curves = {label: res.u(pts) if res.u is not None else problem.forward(disc, res.estimate, pts)
+              for label, res in results.items()}
+    return [plot_curves(out / "u.png", x, exact(x, 100 * lt, mt), exact(x, 100 * lg, mg), curves,
+                        ylabel="u (intensity)", title="singular forcing (seed 0)")]
 # -
 
 

@@ -35,6 +35,7 @@ from fem.meshes import locate_boundary_facets as locate_boundary_facets
 from fem.meshes import rectangle as rectangle
 from fem.metrics import lumped_mass_weights as lumped_mass_weights
 from fem.metrics import relative_l2_error as relative_l2_error
+from fem.metrics import simpson_rule as simpson_rule
 from fem.metrics import trapezoid_weights as trapezoid_weights
 from fem.points import dof_coordinates as dof_coordinates
 from fem.points import grid_points as grid_points

@@ -91,6 +91,25 @@ def trapezoid_weights(shape: int | Sequence[int], bounds: Sequence[npt.ArrayLike
     return w
 
 
+def simpson_rule(a: float, b: float, intervals: int) -> tuple[np.ndarray, np.ndarray]:
+    """Points and weights of the composite Simpson rule on [a, b] (exact for cubics).
+
+    Args:
+        a: The interval's left end.
+        b: Its right end.
+        intervals: Subintervals, even and ≥ 2.
+
+    Returns:
+        ``(intervals + 1,)`` equispaced points and their weights, summing to b − a.
+    """
+    if intervals < 2 or intervals % 2:
+        raise ValueError(f"Simpson's rule needs an even number of intervals >= 2, got {intervals}")
+    x = np.linspace(a, b, intervals + 1)
+    w = np.ones(intervals + 1)
+    w[1:-1:2], w[2:-1:2] = 4, 2
+    return x, w * (b - a) / (3 * intervals)
+
+
 def lumped_mass_weights(V: dolfinx.fem.FunctionSpace[np.float64]) -> np.ndarray:
     r"""Row sums of the mass matrix of ``V`` at the owned dofs, :math:`w_i = \int \phi_i \,dx`.
 

@@ -61,6 +61,7 @@ from .jets import Jet as Jet
 from .likelihood import Likelihood as Likelihood
 from .likelihood import PointProcessLikelihood as PointProcessLikelihood
 from .likelihood import SegmentationLikelihood as SegmentationLikelihood
+from .likelihood import sample_point_process as sample_point_process
 from .local_operator import HybridModel as HybridModel
 from .losses import data_loss as data_loss
 from .losses import h1_regularizer as h1_regularizer

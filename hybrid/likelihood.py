@@ -2,12 +2,40 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import ClassVar, final
 
 import numpy as np
 import torch
 from torch import Tensor
+
+
+def sample_point_process(intensity: Callable[[np.ndarray], np.ndarray], snapshots: int,
+                         rng: np.random.Generator, *, grid: int = 1000) -> np.ndarray:
+    """The pooled particles of ``snapshots`` Poisson processes on (0, 1) of the given intensity.
+
+    The data :class:`PointProcessLikelihood` scores, drawn by thinning: per snapshot
+    n ~ Poisson(u_max) candidates x ~ U(0, 1), each kept with probability u(x)/u_max, with u_max
+    the intensity's maximum on ``grid`` equispaced points (the intensity must not exceed it).
+
+    Args:
+        intensity: u(x) ≥ 0 for abscissae x (n,).
+        snapshots: M ≥ 1.
+        rng: The generator (its draws are the data's randomness).
+        grid: Points of the grid u_max is taken on.
+
+    Returns:
+        The kept abscissae of all snapshots, (K,), in the order drawn.
+    """
+    if snapshots < 1:
+        raise ValueError(f"snapshots must be >= 1, got {snapshots}")
+    u_max = float(intensity(np.linspace(0, 1, grid)).max())
+    kept = []
+    for _ in range(snapshots):
+        x = rng.uniform(0, 1, rng.poisson(u_max))
+        kept.append(x[rng.uniform(0, u_max, len(x)) < intensity(x)])
+    return np.concatenate(kept)
 
 
 @final

@@ -33,6 +33,7 @@ class AdjointNN(AbstractMethod):
         lr_theta: Learning rate of V (None: BiLO's).
         field: ``mlp`` or ``fourier`` (an MLP of Fourier features); None: BiLO's config. (P1
             nodal values with exact gradients are the adjoint method itself.)
+        steps: Descent steps (None: BiLO's fine-tuning steps).
     """
 
     name: ClassVar[str] = "adjoint_nn"
@@ -40,9 +41,10 @@ class AdjointNN(AbstractMethod):
     config: hybrid.BiLOConfig = dataclasses.field(default_factory=hybrid.BiLOConfig)
     lr_theta: float | None = None
     field: Literal["mlp", "fourier"] | None = None
+    steps: int | None = None
 
     def __post_init__(self) -> None:
-        positive(self.name, lr_theta=self.lr_theta)
+        positive(self.name, lr_theta=self.lr_theta, steps=self.steps)
 
     def refuse(self, problem: AbstractInverseProblem) -> str | None:
         """It needs a field unknown of a stationary problem (the adjoint's gradient)."""
@@ -88,7 +90,7 @@ class AdjointNN(AbstractMethod):
         exact = function_gradient(rf)
         opt = torch.optim.Adam(params, lr=b.finetune.lr_theta if self.lr_theta is None else self.lr_theta)
         fine_clock = Timer()
-        steps = b.finetune.steps
+        steps = b.finetune.steps if self.steps is None else self.steps
         for k in range(1, steps + 1):
             fv = f(exact.x)
             step(opt, fv, torch.as_tensor(exact.derivative(fv.detach().numpy())))

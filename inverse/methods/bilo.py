@@ -50,6 +50,8 @@ class BiLO(AbstractMethod):
             features) or ``p1`` (nodal values on the mesh); None: the config's.
         lr_theta_final: θ's (or V's) learning rate at the last step, reached by a cosine from
             ``lr_theta`` (None: the config's; see ``BiLOFinetuneConfig``).
+        steps: Fine-tuning steps (None: the config's). Labels that differ only here share one
+            pre-training per seed.
     """
 
     name: ClassVar[str] = "bilo"
@@ -65,11 +67,13 @@ class BiLO(AbstractMethod):
     lower_steps: int | None = None
     field: FieldKind | None = None
     lr_theta_final: float | None = None
+    steps: int | None = None
 
     def __post_init__(self) -> None:
         non_negative(self.name, w_reg=self.w_reg, w_rgrad=self.w_rgrad, w_djump=self.w_djump,
                      lr_theta_final=self.lr_theta_final)
-        positive(self.name, lr_theta=self.lr_theta, fidelity_h=self.fidelity_h, lower_steps=self.lower_steps)
+        positive(self.name, lr_theta=self.lr_theta, fidelity_h=self.fidelity_h, lower_steps=self.lower_steps,
+                 steps=self.steps)
 
     def refuse(self, problem: AbstractInverseProblem) -> str | None:
         """BiLO needs the strong form only; a regularisation weight needs a field, w_djump an interface."""
@@ -89,6 +93,7 @@ class BiLO(AbstractMethod):
             w_rgrad=fine.w_rgrad if self.w_rgrad is None else self.w_rgrad,
             lower_steps=fine.lower_steps if self.lower_steps is None else self.lower_steps,
             lr_theta_final=fine.lr_theta_final if self.lr_theta_final is None else self.lr_theta_final,
+            steps=fine.steps if self.steps is None else self.steps,
         )
         # the exact gradients below are of the squared error, not of another likelihood
         check = fine.fidelity_every > 0 and problem.likelihood() is None

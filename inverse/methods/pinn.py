@@ -46,6 +46,7 @@ class PINN(AbstractMethod):
         w_reg: Weight of the field's regulariser (None: the config's).
         lr_theta: Learning rate of θ or V (None: the config's).
         field: The function unknown's representation (``mlp``, ``fourier``, ``p1``; None: the config's).
+        steps: Fine-tuning steps (None: the config's).
     """
 
     name: ClassVar[str] = "pinn"
@@ -57,9 +58,10 @@ class PINN(AbstractMethod):
     w_reg: float | None = None
     lr_theta: float | None = None
     field: FieldKind | None = None
+    steps: int | None = None
 
     def __post_init__(self) -> None:
-        positive(self.name, w_dat=self.w_dat, lr_theta=self.lr_theta)
+        positive(self.name, w_dat=self.w_dat, lr_theta=self.lr_theta, steps=self.steps)
         non_negative(self.name, w_reg=self.w_reg)
 
     def refuse(self, problem: AbstractInverseProblem) -> str | None:
@@ -76,6 +78,7 @@ class PINN(AbstractMethod):
             w_dat=fine.w_dat if self.w_dat is None else self.w_dat,
             lr_theta=fine.lr_theta if self.lr_theta is None else self.lr_theta,
             regularizer=regularizer(problem, fine.regularizer, self.w_reg),
+            steps=fine.steps if self.steps is None else self.steps,
         )
         args = fit_arguments(problem, data, options, cfg.function_network)
         only_pre = replace(cfg, finetune=hybrid.PINNFinetuneConfig(steps=0))

@@ -57,19 +57,19 @@ def test_the_closed_form_satisfies_the_jump_and_the_mean_count():
     u = singular.exact(x, LAM, MU)
     jump = (u[2] - u[1]) / 1e-7 - (u[1] - u[0]) / 1e-7
     assert jump == pytest.approx(-LAM, rel=1e-4)
-    xs, w = singular.simpson(0, 1, 2000)
+    xs, w = fem.simpson_rule(0, 1, 2000)
     assert float(w @ singular.exact(xs, LAM, MU)) == pytest.approx(singular.expected_count(LAM, MU), rel=1e-6)
 
 
 def test_the_thinning_sampler_counts_and_places_particles_as_the_intensity_says():
     M = 200
-    particles = singular.thinning(lambda x: singular.exact(x, LAM, MU), M, np.random.default_rng(1))
+    particles = hybrid.sample_point_process(lambda x: singular.exact(x, LAM, MU), M, np.random.default_rng(1))
     mean = M * singular.expected_count(LAM, MU)  # the count is Poisson(M ∫u)
     # 4 standard deviations: a correct sampler fails this with probability 6e-5
     assert abs(len(particles) - mean) < 4 * math.sqrt(mean), (len(particles), mean)
     # and their positions follow u/∫u: the fraction in the middle fifth (binomial, 4 sd)
     inside = np.mean(np.abs(particles - 0.5) < 0.1)
-    xs, w = singular.simpson(0.4, 0.6, 200)
+    xs, w = fem.simpson_rule(0.4, 0.6, 200)
     p = float(w @ singular.exact(xs, LAM, MU)) / singular.expected_count(LAM, MU)
     assert abs(inside - p) < 4 * math.sqrt(p * (1 - p) / len(particles)), (inside, p)
 

@@ -13,7 +13,7 @@ pytest.importorskip("neuralop")
 
 from hybrid import AbstractPDE, FNOConfig, GridFNO, grid_points, invert_fno, train_fno  # noqa: E402
 from hybrid.fno import grid_penalty, invert_fno_scalars, output_scale  # noqa: E402
-from hybrid.likelihood import PointProcessLikelihood  # noqa: E402
+from hybrid.likelihood import PointProcessLikelihood, sample_point_process  # noqa: E402
 from hybrid.operator_training import invert_scalars  # noqa: E402
 
 
@@ -227,16 +227,6 @@ def test_the_frozen_scalar_fno_recovers_a_member_of_the_family(scalar_fit):
     assert {"theta_a", "theta_b"} <= set(history[-1])
 
 
-def _thinning(u, snapshots: int, rng: np.random.Generator) -> np.ndarray:
-    """Particles of ``snapshots`` Poisson processes of intensity u on (0, 1), pooled."""
-    u_max = float(u(np.linspace(0, 1, 1001)).max())
-    kept = []
-    for _ in range(snapshots):
-        x = rng.uniform(0, 1, rng.poisson(u_max))
-        kept.append(x[rng.uniform(0, u_max, len(x)) < u(x)])
-    return np.concatenate(kept)
-
-
 def _trapezoid(n: int) -> tuple[np.ndarray, np.ndarray]:
     x = np.linspace(0, 1, n)
     w = np.full(n, 1 / (n - 1))
@@ -248,7 +238,8 @@ def test_the_nll_minimiser_of_an_exact_operator_is_the_truth_within_its_standard
     # the shared inversion (the FNO's and the DeepONet's) on the exact family: the maximum
     # likelihood estimate of many particles is the truth up to the inverse Fisher information
     truth, M, start = np.array([30.0, 5.0]), 400, np.array([10.0, 15.0])
-    particles = _thinning(lambda x: _family(x, *truth), M, np.random.default_rng(0))  # ≈ 9,600
+    # ≈ 9,600 particles
+    particles = sample_point_process(lambda x: _family(x, *truth), M, np.random.default_rng(0), grid=1001)
     xq, wq = _trapezoid(401)
     lik = PointProcessLikelihood(x_quad=_inputs(xq), w_quad=wq, snapshots=M)
 
@@ -274,7 +265,7 @@ def test_the_nll_minimiser_of_an_exact_operator_is_the_truth_within_its_standard
 def test_the_frozen_scalar_fno_minimises_the_nll_of_a_point_process(scalar_fit):
     fit, _, _ = scalar_fit
     truth, M = np.array([1.3, 0.8]), 1500  # ≈ 2,400 particles
-    particles = _thinning(lambda x: _family(x, *truth), M, np.random.default_rng(1))
+    particles = sample_point_process(lambda x: _family(x, *truth), M, np.random.default_rng(1), grid=1001)
     xq, wq = _trapezoid(201)
     lik = PointProcessLikelihood(x_quad=_inputs(xq), w_quad=wq, snapshots=M)
     p, history = invert_fno_scalars(fit.model, _inputs(particles), np.zeros(len(particles)),

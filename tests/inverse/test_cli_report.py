@@ -2,6 +2,7 @@
 
 import json
 import math
+from dataclasses import replace
 
 import pytest
 
@@ -27,6 +28,27 @@ def test_parse_methods_with_typed_options_and_the_study_configs():
     assert methods["adjoint_gd(w_reg=0.01)"].optimizer == "gd"
 
 
+def test_a_steps_option_sets_the_fine_tuning_steps_and_shares_the_pre_training():
+    from mpi4py import MPI
+
+    from inverse import make_data, solve
+    from inverse.method import RunOptions
+
+    study = replace(STUDY, configs={k: (replace(c, pretrain=replace(c.pretrain, steps=3),
+                                                 finetune=replace(c.finetune, steps=4))
+                                         if k in ("bilo", "pinn") else c) for k, c in STUDY.configs.items()})
+    methods = parse_methods("bilo,bilo(steps=2),pinn(steps=3),adjoint_nn(steps=1)", study)
+    assert methods["bilo(steps=2)"].steps == 2 and methods["bilo"].steps is None
+    problem = study.problem
+    data = make_data(problem, problem.discretise(MPI.COMM_WORLD), noise=0.0, seed=0)
+    opts = RunOptions(progress=False)
+    steps = {label: solve(problem, m, data, options=opts).cost.steps
+             for label, m in methods.items() if label != "adjoint_nn(steps=1)"}
+    assert steps == {"bilo": 4, "bilo(steps=2)": 2, "pinn(steps=3)": 3}
+    # both BiLO labels fine-tune from the one pre-training this seed made
+    assert len([k for k in data.cache if "bilo-pretraining" in str(k)]) == 1
+
+
 @pytest.mark.parametrize(
     "text, message",
     [
@@ -36,6 +58,8 @@ def test_parse_methods_with_typed_options_and_the_study_configs():
         ("pinn(w_dat=nan)", "must be finite"),
         ("pinn(w_dat=-100)", "w_dat must be > 0"),
         ("bilo(lr_theta=0)", "lr_theta must be > 0"),
+        ("bilo(steps=0)", "steps must be > 0"),
+        ("pinn(steps=1.5)", "steps"),
         ("adjoint(w_reg=-1)", "w_reg must be >= 0"),
         ("adjoint_gd(optimizer=tao)", "has no option 'optimizer'"),
         ("pinn(w_dat=1", "unbalanced"),
@@ -63,7 +87,7 @@ def test_help_lists_presets_and_method_options(capsys):
         poisson.main(["--help"])
     assert exc.value.code == 0
     out = capsys.readouterr().out
-    assert "'smoke'" in out and "pinn(w_dat, w_reg, lr_theta, field)" in out
+    assert "'smoke'" in out and "pinn(w_dat, w_reg, lr_theta, field, steps)" in out
 
 
 def test_summarize_and_report(tmp_path):
@@ -85,8 +109,6 @@ def test_summarize_and_report(tmp_path):
 
 
 def test_a_config_of_the_wrong_type_is_refused():
-    from dataclasses import replace
-
     from inverse.methods import METHODS
     from inverse.runner import configure
 
