@@ -11,13 +11,13 @@ every fit that no entry point configured:
   ``hybrid/__init__`` before torch loads its OpenMP runtime, unless the user set it or
   ``OMP_WAIT_POLICY``). libgomp's own default spins 300,000 rounds (milliseconds) before a
   thread sleeps, holding its core between parallel regions: beside one other busy process on 2
-  cores the Fisher–KPP smoke comparison then took 2.76× its time alone. Sleeping at once
+  cores the Fisher–KPP smoke comparison then took 2.75× its time alone. Sleeping at once
   (``OMP_WAIT_POLICY=PASSIVE``, this module's earlier policy) gives the core back but pays a
-  wake-up on every parallel op of a step: alone, the same comparison took 1.7× as long as with a
-  1,000-round spin, and a Fisher–KPP BiLO step at the paper's size 1.2×. 1,000 rounds (about
-  ten microseconds) bridge the gap from one op to the next and still sleep between steps and
-  beside other jobs: loaded, the comparison stays within 2× of its time alone (``python -m
-  bench.threads --passive --spinning`` measures all three; ``docs/results/speed.md``).
+  wake-up on every parallel op of a step: alone, the same comparison took 1.65× as long as with
+  a 1,000-round spin. 1,000 rounds (about ten microseconds) bridge the gap from one op to the
+  next and still sleep between steps and beside other jobs: loaded, the comparison took 1.58×
+  its time alone (2-core CPU; ``python -m bench.threads --passive --spinning`` measures all
+  three policies, ``docs/results/speed.md`` has the numbers).
 """
 
 from __future__ import annotations

@@ -15,7 +15,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 ORDER = ["threads", "darcy_step", "fisher_kpp_step", "allocator", "batched_seeds", "time_to_answer"]
-COMMANDS = {"threads": "python -m bench.threads --spinning"}
+COMMANDS = {"threads": "python -m bench.threads --spinning --passive"}
 
 
 def main(folder: str) -> None:
