@@ -74,6 +74,12 @@ class BiLO(AbstractMethod):
                      lr_theta_final=self.lr_theta_final)
         positive(self.name, lr_theta=self.lr_theta, fidelity_h=self.fidelity_h, lower_steps=self.lower_steps,
                  steps=self.steps)
+        # refused with the options, not when the run reaches the config: lr_theta_final ≤ lr_theta
+        fine = self.config.finetune
+        lr = fine.lr_theta if self.lr_theta is None else self.lr_theta
+        final = fine.lr_theta_final if self.lr_theta_final is None else self.lr_theta_final
+        if final is not None and final > lr:
+            raise ValueError(f"{self.name}: lr_theta_final must be <= lr_theta = {lr:g}, got {final:g}")
 
     def refuse(self, problem: AbstractInverseProblem) -> str | None:
         """BiLO needs the strong form only; a regularisation weight needs a field, w_djump an interface."""

@@ -17,6 +17,21 @@ def test_fisher_kpp_step_benchmark_computes_its_numbers(tmp_path):
     assert e["bilo_s_per_step"] > 0 and e["pinn_s_per_step"] > 0 and e["bilo_steps_timed"] == 3
     assert json.loads((tmp_path / "fisher_kpp_step.json").read_text())["n_res"] == 2601
     assert res["targets"] == {"ratio<=2.0": e["ratio"] <= 2.0} and res["naive_flop_ratio"] == 3
+    assert 1.9 < res["flop_ratio"] < 2.1 and res["gflop_per_step"]["bilo"] > 0
+
+
+def test_a_bilo_step_costs_twice_the_pinn_matmuls():
+    # reverse over reverse: the residual-gradient's backward and its own backward double every
+    # residual-point matmul; the data points' matmuls (a fifth of the points here) are shared
+    import torch
+
+    threads = torch.get_num_threads()
+    try:
+        torch.set_num_threads(1)
+        bilo, pinn = (fisher_kpp_step.step_flops(n, grid=(11, 5)) for n in ("bilo", "pinn"))
+    finally:
+        torch.set_num_threads(threads)
+    assert 1.8 < bilo / pinn < 2.1, (bilo, pinn)
 
 
 def test_benchmark_problem_matches_the_spec():

@@ -59,6 +59,8 @@ def test_a_steps_option_sets_the_fine_tuning_steps_and_shares_the_pre_training()
         ("pinn(w_dat=-100)", "w_dat must be > 0"),
         ("bilo(lr_theta=0)", "lr_theta must be > 0"),
         ("bilo(steps=0)", "steps must be > 0"),
+        ("bilo(lr_theta_final=1)", "lr_theta_final must be <= lr_theta = 0.001, got 1"),
+        ("bilo(lr_theta=1e-4,lr_theta_final=1e-3)", "lr_theta_final must be <= lr_theta = 0.0001"),
         ("pinn(steps=1.5)", "steps"),
         ("adjoint(w_reg=-1)", "w_reg must be >= 0"),
         ("adjoint_gd(optimizer=tao)", "has no option 'optimizer'"),
