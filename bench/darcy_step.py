@@ -9,7 +9,9 @@ derivative modes side by side, alternating rounds (median per-step time after a 
 and ``jet`` (forward tangents through f_V's jet and the local operator; the default). ``run()``
 launches the 1-rank measurement (threads by the policy, ``hybrid.set_threads``: all cores), the
 1-rank × 1-thread and the 2-rank × 1-thread measurements for the same *global* point count, and
-the peak memory of each method in a fresh process. The parallel efficiency is the strong scaling
+the peak memory of each method in a fresh process, and the matmul FLOPs of one step of each
+(method, mode) at the same size (``bench._flops``), the ratios the measured ones are read
+against. The parallel efficiency is the strong scaling
 at one core per rank, t(1 rank) / (2·t(2 ranks)); beside it, how the same 2 cores do as 2 threads
 of one rank against 2 ranks.
 
@@ -20,6 +22,7 @@ of one rank against 2 ranks.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import subprocess
 import sys
@@ -59,6 +62,11 @@ def _fit(name: str, derivatives: str, steps: int, comm: Any = None, callback: An
         method = hybrid.PINN(hybrid.PINNConfig(**common, finetune=hybrid.PINNFinetuneConfig(steps=steps)))
     method.fit(DarcyPDE(), pts, pts, u, a0, device="cpu", dtype="float32", progress=False,
                comm=comm if comm is not None and comm.size > 1 else None, callback=callback)
+
+
+def _short_fit(name: str, derivatives: str, callback: Any) -> None:
+    """4 steps at the benchmark's size (what bench._flops counts one step of)."""
+    _fit(name, derivatives, 4, callback=callback)
 
 
 def measure(steps: int, warmup: int, modes: tuple[str, ...] = ("autograd", "jet"), rounds: int = 2,
@@ -106,6 +114,10 @@ def run(steps: int = 30, warmup: int = 5, out: str | Path = "results/bench", rou
     serial = _json_line([*me, *args, "--modes", "jet", "--threads", "1"])
     two = _json_line([str(Path(sys.executable).with_name("mpirun")), "-n", "2", *me, *args, "--modes", "jet"])
     s: dict[str, Any] = {"benchmark": NAME, "runs": [one, serial, two]}
+    from bench._flops import step_flops
+
+    s["gflop_per_step"] = {f"{m}/{d}": step_flops(functools.partial(_short_fit, m, d)) / 1e9
+                           for d in ("autograd", "jet") for m in ("bilo", "pinn")}
     s["bilo_jet_over_autograd"] = one["bilo_jet_s_per_step"] / one["bilo_autograd_s_per_step"]
     s["bilo_pinn_ratio_jet"] = one["bilo_jet_s_per_step"] / one["pinn_jet_s_per_step"]
     s["bilo_pinn_ratio_autograd"] = one["bilo_autograd_s_per_step"] / one["pinn_autograd_s_per_step"]
@@ -146,6 +158,11 @@ def summary(s: dict[str, Any]) -> str:
                  f"(≥ 0.8), PINN {s['pinn_parallel_efficiency']:.2f}; on the same 2 cores, "
                  f"1 rank × 2 threads takes {s['bilo_threads_over_ranks']:.2f}× the time of 2 ranks × "
                  "1 thread")
+    if "gflop_per_step" in s:
+        g = s["gflop_per_step"]
+        lines.append("  matmul GFLOP per step: " + ", ".join(f"{k} {v:.2f}" for k, v in g.items())
+                     + f"; BiLO jet / autograd {g['bilo/jet'] / g['bilo/autograd']:.2f}, "
+                     f"BiLO/PINN with jets {g['bilo/jet'] / g['pinn/jet']:.2f}")
     if "peak_mb" in s:
         lines.append("  peak MB: " + ", ".join(f"{k} {v:.0f}" for k, v in s["peak_mb"].items())
                      + f"; BiLO/PINN with jets {s['bilo_pinn_memory_ratio_jet']:.2f} (≤ 2.5)")

@@ -5,7 +5,7 @@ tanh, float32, 2 threads. Both methods run side by side in one process, alternat
 that load from other processes hits both alike; each round warms up, then times every step (a
 callback timestamps each step; the median over all timed steps is reported). Peak memory is
 the ``ru_maxrss`` growth of a fresh subprocess per method during a short fit. The matmul FLOPs of
-one step of each (``torch.utils.flop_counter``, every forward and backward pass the step runs)
+one step of each (``bench._flops``: every forward and backward pass the step runs)
 give the ratio the measured one is read against: the exact residual-gradient by reverse over
 reverse costs BiLO twice the PINN's matmuls, not the naive 1 + n_θ.
 
@@ -25,6 +25,7 @@ import numpy as np
 import torch
 
 import hybrid
+from bench import _flops
 from bench._memory import peak_growth_mb
 from bench._report import publish
 
@@ -69,21 +70,8 @@ def step_times(name: str, derivatives: str, *, warmup: int, steps: int) -> list[
 
 
 def step_flops(name: str, derivatives: str = "jet", grid: tuple[int, int] = (51, 11)) -> int:
-    """Matmul FLOPs of one fine-tuning step (the third), on grid[0]² residual and grid[1]² data points."""
-    from torch.utils.flop_counter import FlopCounterMode
-
-    counter = FlopCounterMode(display=False)
-    seen = [0]
-
-    def callback(row: dict[str, float]) -> None:  # enters after step 2, leaves after step 3
-        seen[0] += 1
-        if seen[0] == 2:
-            counter.__enter__()
-        elif seen[0] == 3:
-            counter.__exit__(None, None, None)
-
-    _fit(name, derivatives, 4, callback=callback, grid=grid)
-    return int(counter.get_total_flops())
+    """Matmul FLOPs of one fine-tuning step, grid[0]² residual and grid[1]² data points (``bench._flops``)."""
+    return _flops.step_flops(lambda callback: _fit(name, derivatives, 4, callback=callback, grid=grid))
 
 
 def peak_memory_mb(name: str, derivatives: str, steps: int = 20) -> float:

@@ -66,3 +66,27 @@ def test_darcy_step_measures_both_derivative_modes():
     for key in ("bilo_autograd", "bilo_jet", "pinn_autograd", "pinn_jet"):
         assert r[f"{key}_s_per_step"] > 0
     assert r["points"] == 25 and r["threads"] == 1
+
+
+def test_jets_take_matmuls_out_of_the_darcy_step():
+    # the jet engine replaces nested backward passes by forward tangents: fewer products per step,
+    # for BiLO (whose residual-gradient the autograd engine nests once more) and for the PINN
+    import pytest
+    import torch
+
+    from bench import darcy_step
+    from bench._flops import step_flops
+
+    threads = torch.get_num_threads()
+    try:
+        torch.set_num_threads(1)
+        g = {(m, d): step_flops(lambda cb, m=m, d=d: darcy_step._fit(m, d, 4, callback=cb, n=7))
+             for m in ("bilo", "pinn") for d in ("autograd", "jet")}
+    finally:
+        torch.set_num_threads(threads)
+    for m in ("bilo", "pinn"):
+        assert g[m, "jet"] < 0.8 * g[m, "autograd"], g
+    assert g["bilo", "jet"] > g["pinn", "jet"], g
+    with pytest.raises(ValueError, match="fewer than 3"):
+        step_flops(lambda cb: darcy_step._fit("pinn", "jet", 2, callback=cb, n=3))
+

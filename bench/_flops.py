@@ -1,0 +1,42 @@
+"""Matmul FLOPs of one training step, counted by torch's profiler (``with_flops``).
+
+The step benchmarks read their measured time ratios against these: a ratio of seconds close to
+the ratio of matmul FLOPs says the step does no avoidable work beside its matmuls, and a target
+below the FLOP ratio cannot be met without removing matmuls. The profiler sees every op a step
+dispatches, forward and backward, nested backward passes included (``FlopCounterMode`` does not
+support ``autograd.grad`` over a graph with a leaf in it, which the autograd engine needs).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+# the ops whose FLOPs the profiler counts as products; elementwise ops (also counted) are left out
+MATMULS = frozenset({"aten::mm", "aten::addmm", "aten::bmm", "aten::baddbmm"})
+
+
+def step_flops(fit: Callable[[Callable[[Any], None]], Any], step: int = 3) -> int:
+    """Matmul FLOPs of step ``step`` of ``fit(callback)``, a fit that calls ``callback`` after each step.
+
+    The fit must run at least ``step`` steps; the profiler is on from the end of step ``step - 1``
+    to the end of step ``step``.
+    """
+    from torch.profiler import ProfilerActivity, profile
+
+    if step < 2:
+        raise ValueError(f"step must be >= 2 (the profiler starts after step - 1), got {step}")
+    prof = profile(activities=[ProfilerActivity.CPU], with_flops=True)
+    seen = [0]
+
+    def callback(_: Any) -> None:
+        seen[0] += 1
+        if seen[0] == step - 1:
+            prof.__enter__()
+        elif seen[0] == step:
+            prof.__exit__(None, None, None)
+
+    fit(callback)
+    if seen[0] < step:
+        raise ValueError(f"the fit ran {seen[0]} steps, fewer than {step}")
+    return int(sum(e.flops for e in prof.events() if e.name in MATMULS and e.flops))
