@@ -27,16 +27,24 @@ def step_flops(fit: Callable[[Callable[[Any], None]], Any], step: int = 3) -> in
     if step < 2:
         raise ValueError(f"step must be >= 2 (the profiler starts after step - 1), got {step}")
     prof = profile(activities=[ProfilerActivity.CPU], with_flops=True)
-    seen = [0]
+    seen, recording = [0], [False]
 
     def callback(_: Any) -> None:
         seen[0] += 1
         if seen[0] == step - 1:
             prof.__enter__()
+            recording[0] = True
         elif seen[0] == step:
             prof.__exit__(None, None, None)
+            recording[0] = False
 
-    fit(callback)
+    try:
+        fit(callback)
+    finally:
+        # a fit that ends (or fails) while the profiler records must not leave it on: it would
+        # record every op of the process from then on
+        if recording[0]:
+            prof.__exit__(None, None, None)
     if seen[0] < step:
         raise ValueError(f"the fit ran {seen[0]} steps, fewer than {step}")
     return int(sum(e.flops for e in prof.events() if e.name in MATMULS and e.flops))

@@ -89,4 +89,6 @@ def test_jets_take_matmuls_out_of_the_darcy_step():
     assert g["bilo", "jet"] > g["pinn", "jet"], g
     with pytest.raises(ValueError, match="fewer than 3"):
         step_flops(lambda cb: darcy_step._fit("pinn", "jet", 2, callback=cb, n=3))
+    # and the profiler, started after its second step, was stopped with the fit
+    assert torch.autograd.profiler._is_profiler_enabled is False
 
