@@ -22,7 +22,6 @@ of one rank against 2 ranks.
 from __future__ import annotations
 
 import argparse
-import functools
 import json
 import subprocess
 import sys
@@ -31,6 +30,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from bench import _flops
 
 NAME = "darcy_step"
 ROOT = Path(__file__).resolve().parents[1]
@@ -64,9 +65,9 @@ def _fit(name: str, derivatives: str, steps: int, comm: Any = None, callback: An
                comm=comm if comm is not None and comm.size > 1 else None, callback=callback)
 
 
-def _short_fit(name: str, derivatives: str, callback: Any) -> None:
-    """4 steps at the benchmark's size (what bench._flops counts one step of)."""
-    _fit(name, derivatives, 4, callback=callback)
+def step_flops(name: str, derivatives: str, n: int = 51) -> int:
+    """Matmul FLOPs of one fine-tuning step on the n×n grid, one rank (``bench._flops``)."""
+    return _flops.step_flops(lambda callback: _fit(name, derivatives, 4, callback=callback, n=n))
 
 
 def measure(steps: int, warmup: int, modes: tuple[str, ...] = ("autograd", "jet"), rounds: int = 2,
@@ -114,9 +115,7 @@ def run(steps: int = 30, warmup: int = 5, out: str | Path = "results/bench", rou
     serial = _json_line([*me, *args, "--modes", "jet", "--threads", "1"])
     two = _json_line([str(Path(sys.executable).with_name("mpirun")), "-n", "2", *me, *args, "--modes", "jet"])
     s: dict[str, Any] = {"benchmark": NAME, "runs": [one, serial, two]}
-    from bench._flops import step_flops
-
-    s["gflop_per_step"] = {f"{m}/{d}": step_flops(functools.partial(_short_fit, m, d)) / 1e9
+    s["gflop_per_step"] = {f"{m}/{d}": step_flops(m, d) / 1e9
                            for d in ("autograd", "jet") for m in ("bilo", "pinn")}
     s["bilo_jet_over_autograd"] = one["bilo_jet_s_per_step"] / one["bilo_autograd_s_per_step"]
     s["bilo_pinn_ratio_jet"] = one["bilo_jet_s_per_step"] / one["pinn_jet_s_per_step"]

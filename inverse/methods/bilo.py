@@ -74,12 +74,24 @@ class BiLO(AbstractMethod):
                      lr_theta_final=self.lr_theta_final)
         positive(self.name, lr_theta=self.lr_theta, fidelity_h=self.fidelity_h, lower_steps=self.lower_steps,
                  steps=self.steps)
-        # refused with the options, not when the run reaches the config: lr_theta_final ≤ lr_theta
+        # the fine-tuning config these options make checks itself (e.g. lr_theta_final ≤ lr_theta)
+        # now, when the options are parsed, not when the run reaches it
+        try:
+            self._finetune_config()
+        except ValueError as exc:
+            raise ValueError(f"{self.name}: {exc}") from None
+
+    def _finetune_config(self) -> hybrid.BiLOFinetuneConfig:
+        """The config's fine-tuning settings with this method's options (the regulariser aside)."""
         fine = self.config.finetune
-        lr = fine.lr_theta if self.lr_theta is None else self.lr_theta
-        final = fine.lr_theta_final if self.lr_theta_final is None else self.lr_theta_final
-        if final is not None and final > lr:
-            raise ValueError(f"{self.name}: lr_theta_final must be <= lr_theta = {lr:g}, got {final:g}")
+        return replace(
+            fine,
+            lr_theta=fine.lr_theta if self.lr_theta is None else self.lr_theta,
+            w_rgrad=fine.w_rgrad if self.w_rgrad is None else self.w_rgrad,
+            lower_steps=fine.lower_steps if self.lower_steps is None else self.lower_steps,
+            lr_theta_final=fine.lr_theta_final if self.lr_theta_final is None else self.lr_theta_final,
+            steps=fine.steps if self.steps is None else self.steps,
+        )
 
     def refuse(self, problem: AbstractInverseProblem) -> str | None:
         """BiLO needs the strong form only; a regularisation weight needs a field, w_djump an interface."""
@@ -91,16 +103,8 @@ class BiLO(AbstractMethod):
         """Pre-train at θ0, fine-tune W and θ (or V) simultaneously."""
         config = self.config if self.w_djump is None else replace(self.config, w_djump=self.w_djump)
         config = replace(config, function_network=function_network(config.function_network, self.field))
-        fine = config.finetune
-        fine = replace(
-            fine,
-            regularizer=regularizer(problem, fine.regularizer, self.w_reg),
-            lr_theta=fine.lr_theta if self.lr_theta is None else self.lr_theta,
-            w_rgrad=fine.w_rgrad if self.w_rgrad is None else self.w_rgrad,
-            lower_steps=fine.lower_steps if self.lower_steps is None else self.lower_steps,
-            lr_theta_final=fine.lr_theta_final if self.lr_theta_final is None else self.lr_theta_final,
-            steps=fine.steps if self.steps is None else self.steps,
-        )
+        fine = self._finetune_config()
+        fine = replace(fine, regularizer=regularizer(problem, fine.regularizer, self.w_reg))
         # the exact gradients below are of the squared error, not of another likelihood
         check = fine.fidelity_every > 0 and problem.likelihood() is None
         exact = self._exact_gradient(problem, data) if check else None
