@@ -87,7 +87,7 @@ def _option_types(cls: type[AbstractMethod]) -> dict[str, Any]:
 
 
 def _convert(text: str, hint: Any, where: str) -> Any:
-    """A command-line value as the option's type: float, int, str or one of a Literal's strings."""
+    """A command-line value as the option's type: float, int, bool, str or one of a Literal's strings."""
     args = [a for a in typing.get_args(hint) if a is not type(None)] or [hint]
     if len(args) == 1 and typing.get_origin(args[0]) is typing.Literal:  # Literal[...] | None
         return _convert(text, args[0], where)
@@ -109,6 +109,12 @@ def _convert(text: str, hint: Any, where: str) -> Any:
             return int(text)
         except ValueError:
             raise ValueError(f"{where}={text!r} is not an integer") from None
+    if kind is bool:
+        flag = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}.get(
+            text.lower())
+        if flag is None:
+            raise ValueError(f"{where}={text!r} is not true or false")
+        return flag
     if kind is str:
         return text
     raise ValueError(f"{where} cannot be set from the command line")

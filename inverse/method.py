@@ -206,6 +206,8 @@ def method_label(name: str, options: Mapping[str, Any]) -> str:
     """``name`` or ``name(opt=value,...)``, with whole floats written as integers (``w_dat=100``)."""
 
     def fmt(v: Any) -> str:
+        if isinstance(v, bool):
+            return "true" if v else "false"
         if isinstance(v, float):
             return str(int(v)) if v.is_integer() and abs(v) < 1e15 else repr(v)
         return str(v)

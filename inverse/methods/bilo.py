@@ -17,6 +17,7 @@ from inverse.methods.networks import (
     fit_arguments,
     function_network,
     network_result,
+    pretrain_options,
     pretraining_name,
     refuse_field,
     refuse_w_reg,
@@ -52,6 +53,10 @@ class BiLO(AbstractMethod):
             ``lr_theta`` (None: the config's; see ``BiLOFinetuneConfig``).
         steps: Fine-tuning steps (None: the config's). Labels that differ only here share one
             pre-training per seed.
+        pretrain_steps: Pre-training steps (None: the config's; the paper's Darcy run takes
+            5,000–10,000).
+        amsgrad: AMSGrad instead of Adam in both phases and both levels, as the authors' code
+            (None: the config's).
     """
 
     name: ClassVar[str] = "bilo"
@@ -68,12 +73,14 @@ class BiLO(AbstractMethod):
     field: FieldKind | None = None
     lr_theta_final: float | None = None
     steps: int | None = None
+    pretrain_steps: int | None = None
+    amsgrad: bool | None = None
 
     def __post_init__(self) -> None:
         non_negative(self.name, w_reg=self.w_reg, w_rgrad=self.w_rgrad, w_djump=self.w_djump,
                      lr_theta_final=self.lr_theta_final)
         positive(self.name, lr_theta=self.lr_theta, fidelity_h=self.fidelity_h, lower_steps=self.lower_steps,
-                 steps=self.steps)
+                 steps=self.steps, pretrain_steps=self.pretrain_steps)
         # the fine-tuning config these options make checks itself (e.g. lr_theta_final ≤ lr_theta)
         # now, when the options are parsed, not when the run reaches it
         try:
@@ -91,7 +98,12 @@ class BiLO(AbstractMethod):
             lower_steps=fine.lower_steps if self.lower_steps is None else self.lower_steps,
             lr_theta_final=fine.lr_theta_final if self.lr_theta_final is None else self.lr_theta_final,
             steps=fine.steps if self.steps is None else self.steps,
+            amsgrad=fine.amsgrad if self.amsgrad is None else self.amsgrad,
         )
+
+    def _pretrain_config(self) -> hybrid.PretrainConfig:
+        """The config's pre-training settings with this method's options."""
+        return pretrain_options(self.config.pretrain, self.pretrain_steps, self.amsgrad)
 
     def refuse(self, problem: AbstractInverseProblem) -> str | None:
         """BiLO needs the strong form only; a regularisation weight needs a field, w_djump an interface."""
@@ -102,7 +114,8 @@ class BiLO(AbstractMethod):
     def run(self, problem: AbstractInverseProblem, data: InverseData, options: RunOptions) -> InverseResult:
         """Pre-train at θ0, fine-tune W and θ (or V) simultaneously."""
         config = self.config if self.w_djump is None else replace(self.config, w_djump=self.w_djump)
-        config = replace(config, function_network=function_network(config.function_network, self.field))
+        config = replace(config, function_network=function_network(config.function_network, self.field),
+                         pretrain=self._pretrain_config())
         fine = self._finetune_config()
         fine = replace(fine, regularizer=regularizer(problem, fine.regularizer, self.w_reg))
         # the exact gradients below are of the squared error, not of another likelihood

@@ -18,6 +18,7 @@ from hybrid import (
     FunctionMesh,
     FunctionNetworkConfig,
     PointProcessLikelihood,
+    PretrainConfig,
     RegularizerConfig,
 )
 from hybrid.checkpoint import digest
@@ -110,6 +111,12 @@ def field_coordinates(pde: AbstractPDE, x: np.ndarray) -> np.ndarray:
     if not isinstance(pde, AbstractFunctionPDE):
         return x
     return np.ascontiguousarray(np.asarray(x)[:, list(pde.field_dims())])
+
+
+def pretrain_options(pre: PretrainConfig, steps: int | None, amsgrad: bool | None) -> PretrainConfig:
+    """A config's pre-training with a method's ``pretrain_steps`` and ``amsgrad`` options (None: keep)."""
+    return replace(pre, steps=pre.steps if steps is None else steps,
+                   amsgrad=pre.amsgrad if amsgrad is None else amsgrad)
 
 
 def shared_pretraining(

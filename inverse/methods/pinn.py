@@ -21,6 +21,7 @@ from inverse.methods.networks import (
     fit_arguments,
     function_network,
     network_result,
+    pretrain_options,
     pretraining_name,
     refuse_field,
     refuse_w_reg,
@@ -47,6 +48,8 @@ class PINN(AbstractMethod):
         lr_theta: Learning rate of θ or V (None: the config's).
         field: The function unknown's representation (``mlp``, ``fourier``, ``p1``; None: the config's).
         steps: Fine-tuning steps (None: the config's).
+        pretrain_steps: Pre-training steps (None: the config's).
+        amsgrad: AMSGrad instead of Adam in both phases (None: the config's).
     """
 
     name: ClassVar[str] = "pinn"
@@ -59,9 +62,12 @@ class PINN(AbstractMethod):
     lr_theta: float | None = None
     field: FieldKind | None = None
     steps: int | None = None
+    pretrain_steps: int | None = None
+    amsgrad: bool | None = None
 
     def __post_init__(self) -> None:
-        positive(self.name, w_dat=self.w_dat, lr_theta=self.lr_theta, steps=self.steps)
+        positive(self.name, w_dat=self.w_dat, lr_theta=self.lr_theta, steps=self.steps,
+                 pretrain_steps=self.pretrain_steps)
         non_negative(self.name, w_reg=self.w_reg)
 
     def refuse(self, problem: AbstractInverseProblem) -> str | None:
@@ -71,7 +77,8 @@ class PINN(AbstractMethod):
     def run(self, problem: AbstractInverseProblem, data: InverseData, options: RunOptions) -> InverseResult:
         """Fine-tune from this seed's shared pre-training (made on first use)."""
         cfg = replace(self.config,
-                      function_network=function_network(self.config.function_network, self.field))
+                      function_network=function_network(self.config.function_network, self.field),
+                      pretrain=pretrain_options(self.config.pretrain, self.pretrain_steps, self.amsgrad))
         fine = cfg.finetune
         fine = replace(
             fine,
@@ -79,6 +86,7 @@ class PINN(AbstractMethod):
             lr_theta=fine.lr_theta if self.lr_theta is None else self.lr_theta,
             regularizer=regularizer(problem, fine.regularizer, self.w_reg),
             steps=fine.steps if self.steps is None else self.steps,
+            amsgrad=fine.amsgrad if self.amsgrad is None else self.amsgrad,
         )
         args = fit_arguments(problem, data, options, cfg.function_network)
         only_pre = replace(cfg, finetune=hybrid.PINNFinetuneConfig(steps=0))

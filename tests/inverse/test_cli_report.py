@@ -49,6 +49,30 @@ def test_a_steps_option_sets_the_fine_tuning_steps_and_shares_the_pre_training()
     assert len([k for k in data.cache if "bilo-pretraining" in str(k)]) == 1
 
 
+def test_pretrain_steps_and_amsgrad_options_reach_the_configs_and_get_their_own_pre_training():
+    from mpi4py import MPI
+
+    from inverse import make_data, solve
+    from inverse.method import RunOptions
+
+    study = replace(STUDY, configs={**STUDY.configs, "bilo": replace(
+        STUDY.configs["bilo"], pretrain=replace(STUDY.configs["bilo"].pretrain, steps=3),
+        finetune=replace(STUDY.configs["bilo"].finetune, steps=2))})
+    methods = parse_methods("bilo,bilo(pretrain_steps=4,amsgrad=TRUE),bilo(amsgrad=0)", study)
+    assert list(methods) == ["bilo", "bilo(pretrain_steps=4,amsgrad=true)", "bilo(amsgrad=false)"]
+    m = methods["bilo(pretrain_steps=4,amsgrad=true)"]
+    assert m._pretrain_config().steps == 4 and m._pretrain_config().amsgrad
+    assert m._finetune_config().amsgrad and not methods["bilo"]._finetune_config().amsgrad
+    assert methods["bilo(amsgrad=false)"]._pretrain_config() == study.configs["bilo"].pretrain
+    problem = study.problem
+    data = make_data(problem, problem.discretise(MPI.COMM_WORLD), noise=0.0, seed=0)
+    for method in methods.values():
+        solve(problem, method, data, options=RunOptions(progress=False))
+    # amsgrad=false is the config's pre-training, shared with bilo; the other pre-trains itself
+    pretrainings = [v for k, v in data.cache.items() if "bilo-pretraining" in str(k)]
+    assert sorted(fit.pretrain_steps for fit in pretrainings) == [3, 4]
+
+
 @pytest.mark.parametrize(
     "text, message",
     [
@@ -59,6 +83,8 @@ def test_a_steps_option_sets_the_fine_tuning_steps_and_shares_the_pre_training()
         ("pinn(w_dat=-100)", "w_dat must be > 0"),
         ("bilo(lr_theta=0)", "lr_theta must be > 0"),
         ("bilo(steps=0)", "steps must be > 0"),
+        ("bilo(pretrain_steps=0)", "pretrain_steps must be > 0"),
+        ("bilo(amsgrad=maybe)", "amsgrad.*'maybe' is not true or false"),
         ("bilo(lr_theta_final=1)", r"bilo: lr_theta_final must be in \[0, lr_theta = 0.001\], got 1"),
         ("bilo(lr_theta=1e-4,lr_theta_final=1e-3)", r"lr_theta_final must be in \[0, lr_theta = 0.0001\]"),
         ("pinn(steps=1.5)", "steps"),
@@ -89,7 +115,7 @@ def test_help_lists_presets_and_method_options(capsys):
         poisson.main(["--help"])
     assert exc.value.code == 0
     out = capsys.readouterr().out
-    assert "'smoke'" in out and "pinn(w_dat, w_reg, lr_theta, field, steps)" in out
+    assert "'smoke'" in out and "pinn(w_dat, w_reg, lr_theta, field, steps, pretrain_steps, amsgrad)" in out
 
 
 def test_summarize_and_report(tmp_path):
