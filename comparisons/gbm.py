@@ -1,36 +1,31 @@
 # # Glioblastoma growth on a real brain slice: (rD, rρ) and the segmentation thresholds from two masks
 #
-# This comparison shows (paper §3.7, Table 1, on a synthetic patient anyone can rerun):
-# - BiLO against the PINN at three data weights and the adjoint, all fitting two segmentations of
-#   one "MRI" at t = 1 — the whole tumour {u > th1} and the tumour core {u > th2} — with the
-#   thresholds unknown too;
-# - DICE of each method's masks from its own u (u_NN for the networks) and from the FEM solve at
-#   its estimate (`dice_fem`): a network that fits the masks without solving the PDE scores high
-#   on the first and low on the second (the paper's PINN over-fitting);
-# - the errors of (rD, rρ, th1, th2) against the synthetic truth, which the paper could not report.
+# This comparison shows (paper §3.7, Table 1, on a synthetic patient anyone can rerun) BiLO, the
+# PINN at three data weights and the adjoint fitting two segmentations of one "MRI" at t = 1, the
+# whole tumour {u > th1} and the core {u > th2}, with the thresholds unknown too; DICE of each
+# method's masks from its own u and from the FEM solve at its estimate (`dice_fem`: a network that
+# fits the masks without solving the PDE, the paper's PINN over-fitting, scores high on the first
+# only); and the errors of (rD, rρ, th1, th2), which the paper could not report.
 #
-# The brain is the MNI152 (ICBM 2009c) atlas that ships inside nilearn (read offline, `fem.atlas`):
-# an axial slice (MNI z = 20 mm by default) and an 80 mm square window around the seed (MNI
-# (25, 20) mm, right frontal white matter), rescaled to the unit square (1 mm voxels = 80 P1
-# cells per side). The model, in the window's coordinates, t ∈ [0, 1]:
+# The brain is the MNI152 (ICBM 2009c) atlas inside nilearn (read offline, `fem.atlas`): an axial
+# slice (MNI z = 20 mm) and an 80 mm window around the seed (MNI (25, 20) mm, right frontal white
+# matter), rescaled to the unit square (1 mm voxels = 80 P1 cells per side). In the window, t ∈ [0, 1]:
 #
 # $$ u_t = r_D \bar D\, \nabla\cdot(P \nabla u) + r_\rho \bar\rho\, \varphi\, u (1 - u), \qquad
 #    P = P_{wm} + 0.1 P_{gm}, \quad \varphi = \min(P_{wm} + P_{gm}, 1), $$
 #
 # no flux through the window's edge, u(x, 0) = 0.3·exp(−|x − x0|²/(2·0.04²)); white matter diffuses
-# 10× faster than grey (Swanson et al. 2000). CSF and the outside have P ≈ 0: the brain's edge is
-# a no-flux boundary without a mesh of it, and the tumour grows in tissue only (φ). *Why no mesh
-# of the brain contour:* one structured mesh on the voxels carries the same equation for the FEM
-# and the networks, with perfect cells and no boundary condition for the networks on a jagged
-# curve (the paper's diffuse-domain form, φ·u_t on the left, is degenerate outside the brain).
+# 10× faster than grey (Swanson et al. 2000). CSF and the outside have P ≈ 0, so the brain's edge is
+# a no-flux boundary without a mesh of it: one structured mesh on the voxels carries the same
+# equation for the FEM and the networks, with no boundary condition on a jagged curve (the paper's
+# diffuse-domain form, φ·u_t on the left, is degenerate outside the brain).
 #
 # Truth rD = 1.5, rρ = 1.25 (D̄ = 3·10⁻³, ρ̄ = 4), th1 = 0.3, th2 = 0.6; guess (1, 1, 0.25, 0.5).
-# The "MRI": u(x, 1) of a FEM solve (P1, 50 BDF2 steps, Newton) at the truth, thresholded on the
-# brain voxels of the window; label noise (`--noise`) flips that fraction of the voxels on each
-# mask's edge (seeded per seed). Upper loss (paper): Σ_k Σ_j (σ(20(u_j − th_k)) − m_kj)² / Σ_j m_kj²;
-# the thresholds are trained by the upper level only, never embedded. The adjoint minimises the
-# same loss of the FEM state over (rD, rρ, th1, th2) with TAO, its gradient one backward sweep
-# with ∂L/∂u as the source (`adjoint.ObservedLossFunctional`).
+# The "MRI": u(x, 1) of a FEM solve (P1, 50 BDF2 steps) at the truth, thresholded on the brain
+# voxels; label noise (`--noise`) flips that fraction of each mask's edge voxels (seeded). Upper
+# loss (paper): Σ_k Σ_j (σ(20(u_j − th_k)) − m_kj)² / Σ_j m_kj²; the thresholds are trained by the
+# upper level only. The adjoint minimises the same loss of the FEM state with TAO, its gradient one
+# backward sweep with ∂L/∂u as the source (`adjoint.ObservedLossFunctional`).
 #
 # Run `python -m comparisons.gbm --help`.
 
@@ -38,7 +33,6 @@
 from __future__ import annotations
 
 import argparse
-import functools
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -51,7 +45,7 @@ import fem
 import hybrid
 from comparisons.pdes import TissueFisherKPP
 from comparisons.plots import segmentation_outputs
-from fem.atlas import flip_near_edges, image_function, mni152_slice, tissue_images
+from fem.atlas import flip_near_edges, image_function, mni152_slice, tissue_images, window_images
 from inverse import (
     AdjointConfig,
     Comparison,
@@ -72,14 +66,6 @@ UNIT = ((0.0, 0.0), (1.0, 1.0))  # the window, rescaled
 # ## The problem, declared once
 
 # +
-
-
-@functools.lru_cache(maxsize=4)
-def _images(z_mm: float, center_mm: tuple[float, float], window_mm: int, p_gm: float) -> np.ndarray:
-    """P, ∂P/∂x, ∂P/∂y, φ of the window (read once per set-up)."""
-    images = tissue_images(mni152_slice(z_mm).window(center_mm, window_mm), p_gm)
-    images.flags.writeable = False
-    return images
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -116,7 +102,7 @@ class GBMProblem(AbstractInverseProblem):
     @property
     def images(self) -> np.ndarray:
         """P, P_x, P_y, φ on the window's voxels (4, n + 1, n + 1)."""
-        return _images(self.z_mm, self.center_mm, self.window_mm, self.p_gm)
+        return window_images(self.z_mm, self.center_mm, self.window_mm, self.p_gm)
 
     @property
     def pde(self) -> TissueFisherKPP:
@@ -175,14 +161,17 @@ class GBMProblem(AbstractInverseProblem):
     def observe(self, disc: Discretisation, u_true: np.ndarray, sigma: float,
                 seed: int) -> tuple[Discretisation, np.ndarray]:
         """The two masks of u(x, 1) at the true thresholds, each with edge voxels flipped at rate σ."""
-        if not 0 <= sigma <= 1:
-            raise ValueError(f"--noise {sigma:g}: the label noise is a fraction of edge voxels, in [0, 1]")
         inside = disc.extra["inside"]
         u = np.zeros(inside.shape)
         u[inside] = u_true
         rng = np.random.default_rng(self.noise_seed + seed)
         masks = [flip_near_edges(u > th, inside, sigma, rng)[inside] for th in self.truth_theta[2:]]
         return disc, self.likelihood().labels(np.stack(masks))
+
+    def check_noise(self, sigma: float) -> None:
+        """The label noise is a fraction of the edge voxels, in [0, 1]."""
+        if not 0 <= sigma <= 1:
+            raise ValueError(f"--noise {sigma:g}: the label noise is a fraction of edge voxels, in [0, 1]")
 
     def sample_prior(self, rng: np.random.Generator) -> dict[str, float]:
         """rD, rρ uniform on [0.5, 2], th1 on [0.2, 0.4], th2 on [0.5, 0.7]."""
@@ -203,14 +192,11 @@ class GBMProblem(AbstractInverseProblem):
 # ## Presets
 #
 # The paper's network for GBM is not stated; here tanh, 4 × 64, on random Fourier features of
-# (t, x, y) with σ = 2: a plain tanh MLP does not learn the 2–3 mm fronts (pre-training MSE to the
-# FEM at the guess 3.4e-3 after 1,000 steps, against 9e-5 with the features; `default` set-up,
-# this CPU, development runs). Residual points: a batch of 3,000 from a pool of 20,000 at every
-# step (the authors' `pde_batch_size`; on a fixed set of 3,000 the Fourier network fits the PDE
-# there only: u_rel_l2 0.48). Adam: W 1e-3, θ and the thresholds 1e-3 (at the engine's 1e-2,
-# seed 0, BiLO's rD ran to 4: the lower level fell behind). The three PINN data weights (stripped
-# in the paper) are 1, 10 and 100 on the masks' loss. Pre-training fits the FEM solution at the
-# guess.
+# (t, x, y) with σ = 2: a plain tanh MLP misses the 2–3 mm fronts (pre-training MSE to the FEM
+# 3.4e-3 after 1,000 steps, against 9e-5 with the features; development runs, this CPU). Residual
+# points: a batch of 3,000 from a pool of 20,000 at every step (the authors' `pde_batch_size`; on a
+# fixed 3,000 the network fits the PDE there only: u_rel_l2 0.48). Adam 1e-3 for W, θ and the
+# thresholds. PINN data weights (stripped in the paper): 1, 10, 100. Pre-training fits the FEM at the guess.
 
 # +
 
@@ -255,8 +241,6 @@ def apply_flags(s: Study, args: argparse.Namespace) -> Study:
         problem = replace(problem, z_mm=args.slice)
     if args.seed_mm is not None:
         problem = replace(problem, center_mm=tuple(args.seed_mm))
-    if not 0 <= args.noise <= 1:
-        raise ValueError(f"--noise {args.noise:g}: the label noise is a fraction of edge voxels, in [0, 1]")
     try:
         phi = problem.images[3]
     except (ValueError, FileNotFoundError) as exc:
@@ -277,11 +261,8 @@ def plots(problem: AbstractInverseProblem, disc: Discretisation, results: dict[s
     """``masks.png`` (tissue, u(x, 1) and mask contours per method) and ``gbm.xdmf`` + ``.bp`` of u(x, 1)."""
     assert isinstance(problem, GBMProblem)
     whole = mni152_slice(problem.z_mm)
-    i, j = whole.voxel(problem.center_mm)
-    h = problem.window_mm // 2
-    window = (i - h, j - h, problem.window_mm)
-    return segmentation_outputs(problem, disc, results, out, images=problem.images, stem="gbm",
-                                context=(tissue_images(whole, problem.p_gm)[0], window))
+    return segmentation_outputs(problem, disc, results, out, images=problem.images, stem="gbm", context=(
+        tissue_images(whole, problem.p_gm)[0], whole.box(problem.center_mm, problem.window_mm)))
 # -
 
 

@@ -135,6 +135,12 @@ class SingularProblem(AbstractInverseProblem):
         return hybrid.PointProcessLikelihood(x_quad=self.inputs(np.concatenate([xa, xb])),
                                              w_quad=np.concatenate([wa, wb]), snapshots=self.snapshots)
 
+    def check_noise(self, sigma: float) -> None:
+        """Only σ = 0: the particles are the data's own randomness."""
+        if sigma != 0:
+            raise ValueError(f"--noise {sigma:g}: the data are particles of a point process; their "
+                             "randomness is the snapshots' (use --snapshots), so --noise must be 0")
+
     def observe(self, disc: Discretisation, u_true: np.ndarray, sigma: float,
                 seed: int) -> tuple[Discretisation, np.ndarray]:
         """This seed's particles (every rank draws the same), as x_dat; the observations are unused."""
@@ -218,10 +224,7 @@ def add_flags(p: argparse.ArgumentParser) -> None:
 
 
 def apply_flags(s: Study, args: argparse.Namespace) -> Study:
-    """The study with M; --noise must stay 0 (the particles are the data's own randomness)."""
-    if args.noise != 0:
-        raise ValueError(f"--noise {args.noise:g}: the data are particles of a point process; their "
-                         "randomness is the snapshots' (use --snapshots), so --noise must be 0")
+    """The study with M."""
     if args.snapshots is None:
         return s
     if args.snapshots < 1:

@@ -9,6 +9,7 @@ window of it, rescaled to the unit square, is what the GBM comparison solves on.
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 from dataclasses import dataclass
 from pathlib import Path
@@ -56,8 +57,8 @@ class TissueSlice:
         """The voxel index (i, j) nearest to an MNI point (x, y) in mm."""
         return int(round(point_mm[0] - self.origin[0])), int(round(point_mm[1] - self.origin[1]))
 
-    def window(self, center_mm: tuple[float, float], size_mm: int) -> TissueSlice:
-        """The ``(size_mm + 1)²`` voxels of a square window centred at an MNI point.
+    def box(self, center_mm: tuple[float, float], size_mm: int) -> tuple[int, int, int]:
+        """(i0, j0, size_mm): the first voxel and side of a square window centred at an MNI point.
 
         Raises:
             ValueError: the window leaves the atlas, or its size is not a positive even number.
@@ -70,9 +71,14 @@ class TissueSlice:
             raise ValueError(f"a {size_mm} mm window at {center_mm} mm leaves the atlas slice "
                              f"(x in [{self.origin[0]:g}, {self.origin[0] + self.wm.shape[0] - 1:g}], "
                              f"y in [{self.origin[1]:g}, {self.origin[1] + self.wm.shape[1] - 1:g}] mm)")
-        cut = (slice(i - h, i + h + 1), slice(j - h, j + h + 1))
+        return i - h, j - h, size_mm
+
+    def window(self, center_mm: tuple[float, float], size_mm: int) -> TissueSlice:
+        """The ``(size_mm + 1)²`` voxels of a square window centred at an MNI point (see :meth:`box`)."""
+        i0, j0, n = self.box(center_mm, size_mm)
+        cut = (slice(i0, i0 + n + 1), slice(j0, j0 + n + 1))
         return TissueSlice(wm=self.wm[cut], gm=self.gm[cut],
-                           origin=(self.origin[0] + i - h, self.origin[1] + j - h), z_mm=self.z_mm)
+                           origin=(self.origin[0] + i0, self.origin[1] + j0), z_mm=self.z_mm)
 
 
 def mni152_slice(z_mm: float) -> TissueSlice:
@@ -158,3 +164,15 @@ def image_function(V: Any, image: np.ndarray) -> Any:
     f = dolfinx.fem.Function(V)
     f.interpolate(lambda x: bilinear(image, x[:2].T))
     return f
+
+
+@functools.lru_cache(maxsize=4)
+def window_images(z_mm: float, center_mm: tuple[float, float], size_mm: int, p_gm: float) -> np.ndarray:
+    """:func:`tissue_images` of a window of the slice at ``z_mm``, read once per arguments (read-only).
+
+    Raises:
+        FileNotFoundError, ValueError: as :func:`mni152_slice` and :meth:`TissueSlice.box`.
+    """
+    images = tissue_images(mni152_slice(z_mm).window(center_mm, size_mm), p_gm)
+    images.flags.writeable = False
+    return images

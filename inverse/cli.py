@@ -359,6 +359,7 @@ class Comparison:
             study = self.presets[args.preset][0]()
             if self.apply_flags is not None:
                 study = self.apply_flags(study, args)
+            study.problem.check_noise(args.noise)
             if args.threads is not None and args.threads < 1:
                 raise ValueError(f"--threads must be >= 1, got {args.threads}")
             if args.seeds is not None:

@@ -366,6 +366,15 @@ class AbstractInverseProblem(abc.ABC):
         like = self.likelihood()
         return "values" if like is None else like.kind
 
+    def check_noise(self, sigma: float) -> None:
+        """Raise ``ValueError`` (naming ``--noise``) when σ is no noise level of this problem's data.
+
+        Default: any finite σ ≥ 0. Checked by :func:`inverse.make_data` and by the command line
+        before any work.
+        """
+        if not (np.isfinite(sigma) and sigma >= 0):
+            raise ValueError(f"--noise {sigma:g}: the noise level must be a finite number >= 0")
+
     def observe(
         self, disc: Discretisation, u_true: np.ndarray, sigma: float, seed: int
     ) -> tuple[Discretisation, np.ndarray]:

@@ -102,6 +102,7 @@ def make_data(
     u_ref: np.ndarray | None = None,
 ) -> InverseData:
     """The observations at the truth (plus noise) and the pre-training reference at the guess."""
+    problem.check_noise(noise)
     if u_true is None:
         u_true = problem.forward(disc, problem.theta_true(), disc.x_dat, truth=True)
     if u_ref is None:

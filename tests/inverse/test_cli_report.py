@@ -159,3 +159,16 @@ def test_time_to_accuracy_is_the_time_after_which_the_error_stays_small():
     t = time_to_accuracy(P(), rows)
     assert t["t_1pct[a]"] == 3.0 and math.isnan(t["t_1pct[b]"])
     assert time_to_accuracy(P(), [{"step": 0}]) == {}
+
+
+def test_a_problem_refuses_a_noise_level_its_data_cannot_take_before_any_work():
+    from mpi4py import MPI
+
+    from comparisons.singular import PRESETS
+    from inverse import make_data
+
+    problem = PRESETS["smoke"][0]().problem
+    with pytest.raises(ValueError, match="--noise 0.1: the data are particles"):
+        make_data(problem, problem.discretise(MPI.COMM_WORLD), noise=0.1, seed=0)
+    with pytest.raises(ValueError, match="--noise nan: the noise level must be a finite number >= 0"):
+        STUDY.problem.check_noise(float("nan"))
