@@ -54,6 +54,7 @@ import hybrid
 from comparisons.pdes import SingularForcing
 from comparisons.plots import plot_curves
 from inverse import Comparison, Discretisation, InverseResult, Scalars, Study
+from inverse.cli import positive_int
 from inverse.datasets import ParameterGrid
 from inverse.problem import AbstractInverseProblem, Points, Theta
 
@@ -220,17 +221,14 @@ PRESETS = {
 
 def add_flags(p: argparse.ArgumentParser) -> None:
     """--snapshots."""
-    p.add_argument("--snapshots", type=int, default=None, help="snapshots M of the particles (default 100)")
+    p.add_argument("--snapshots", type=positive_int, default=None,
+                   help="snapshots M of the particles (default 100)")
 
 
 def apply_flags(s: Study, args: argparse.Namespace) -> Study:
     """The study with M."""
-    if args.snapshots is None:
-        return s
-    if args.snapshots < 1:
-        raise ValueError(f"--snapshots must be >= 1, got {args.snapshots}")
     assert isinstance(s.problem, SingularProblem)
-    return replace(s, problem=replace(s.problem, snapshots=args.snapshots))
+    return s if args.snapshots is None else replace(s, problem=replace(s.problem, snapshots=args.snapshots))
 # -
 
 # ## Figure: each method's u against the truth (seed 0)
