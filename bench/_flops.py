@@ -9,6 +9,7 @@ support ``autograd.grad`` over a graph with a leaf in it, which the autograd eng
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from typing import Any
 
@@ -24,6 +25,10 @@ def step_flops(fit: Callable[[Callable[[Any], None]], Any], step: int = 3) -> in
     """
     from torch.profiler import ProfilerActivity, profile
 
+    # kineto (the profiler's back end) logs its GPU probe's failure on a CPU-only machine as an
+    # ERROR line; its level is read when the profiler first starts (5: quiet below fatal; the
+    # USDT start/stop lines are printed regardless). CPU counts need none of its messages.
+    os.environ.setdefault("KINETO_LOG_LEVEL", "5")
     if step < 2:
         raise ValueError(f"step must be >= 2 (the profiler starts after step - 1), got {step}")
     prof = profile(activities=[ProfilerActivity.CPU], with_flops=True)
