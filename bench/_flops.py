@@ -53,3 +53,35 @@ def step_flops(fit: Callable[[Callable[[Any], None]], Any], step: int = 3) -> in
     if seen[0] < step:
         raise ValueError(f"the fit ran {seen[0]} steps, fewer than {step}")
     return int(sum(e.flops for e in prof.events() if e.name in MATMULS and e.flops))
+
+
+def call_flops(fn: Callable[[], Any]) -> int:
+    """Matmul FLOPs of one call of ``fn()``."""
+
+    def fit(callback: Callable[[Any], None]) -> None:
+        callback(None)  # the profiler starts here ...
+        fn()
+        callback(None)  # ... and stops here
+
+    return step_flops(fit, step=2)
+
+
+def matmul_rate(n: int = 1024, repeats: int = 10) -> float:
+    """The machine's sustained float32 matmul rate in FLOP/s: median of ``repeats`` n×n products.
+
+    The ceiling of any step's matmuls on this machine and thread count; a step whose matmuls
+    already run near it cannot be made faster by batching them, only by doing fewer.
+    """
+    import time
+
+    import numpy as np
+    import torch
+
+    a, b = torch.randn(n, n), torch.randn(n, n)
+    a @ b  # warm-up
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        a @ b
+        times.append(time.perf_counter() - t0)
+    return 2.0 * n**3 / float(np.median(times))

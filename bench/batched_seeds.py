@@ -6,9 +6,11 @@ one network; S networks one after the other; S networks batched into one computa
 ``torch.func.stack_module_state`` + ``vmap`` (every matmul becomes a batched matmul, every
 elementwise op one op over S times the data). The last is what training seeds together would
 cost per step. It also checks that the batched gradients equal the one-at-a-time ones (the
-largest difference, relative to the gradient's size).
+largest difference, relative to the gradient's size), and gives the floor of any batching: S
+networks' matmul FLOPs at this machine's sustained matmul rate (a large float32 product), in
+units of one network's measured time. Batching can remove per-op overhead, never FLOPs.
 
-    python -m bench.batched_seeds [--seeds 5] [--steps 10]
+    python -m bench.batched_seeds [--seeds 5] [--steps 10] [--width 128] [--grid 51]
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import torch
 from torch import Tensor, nn
 
 import hybrid
+from bench._flops import call_flops, matmul_rate
 from bench._report import publish
 from bench.fisher_kpp_step import fk_grid
 from comparisons.pdes import FisherKPP
@@ -58,15 +61,16 @@ def _loss(pde: FisherKPP, x: Tensor, ab: tuple[Jet, Jet], theta: Tensor, N: Tens
     return (r.square().mean(-1) + 0.1 * g.square().sum(-1).mean(-1)).sum()
 
 
-def run(seeds: int = 5, steps: int = 10, warmup: int = 2, threads: int | None = None) -> dict[str, Any]:
+def run(seeds: int = 5, steps: int = 10, warmup: int = 2, threads: int | None = None, width: int = 128,
+        grid: int = 51) -> dict[str, Any]:
     """Time one, S sequential and S batched lower-level gradients; return the JSON-ready result."""
     hybrid.set_threads(threads)
-    pde, x = FisherKPP(), torch.tensor(fk_grid(51), dtype=torch.float32)
+    pde, x = FisherKPP(), torch.tensor(fk_grid(grid), dtype=torch.float32)
     ab = coefficient_jet(pde, x)
     nets = []
     for s in range(seeds):
         torch.manual_seed(s)
-        nets.append(_Jet(hybrid.LocalOperator(2, 2, hybrid.NetworkConfig(depth=4, width=128))))
+        nets.append(_Jet(hybrid.LocalOperator(2, 2, hybrid.NetworkConfig(depth=4, width=width))))
     theta = torch.ones(x.shape[0], 2)
 
     def one(m: _Jet) -> list[Tensor]:
@@ -103,11 +107,14 @@ def run(seeds: int = 5, steps: int = 10, warmup: int = 2, threads: int | None = 
     for s, m in enumerate(nets):
         for k, g in zip(names, one(m), strict=True):
             worst = max(worst, float((gb[k][s] - g).abs().max() / g.abs().max().clamp_min(1e-30)))
+    flops, rate = call_flops(lambda: one(nets[0])), matmul_rate()
+    floor = seeds * flops / rate / t_one
     return {"benchmark": NAME, "seeds": seeds, "threads": torch.get_num_threads(), "points": int(x.shape[0]),
-            "network": "depth 4 width 128 tanh, float32", "s_one": t_one, "s_sequential": t_seq,
+            "network": f"depth 4 width {width} tanh, float32", "s_one": t_one, "s_sequential": t_seq,
             "s_batched": t_bat, "batched_over_one": t_bat / t_one, "sequential_over_one": t_seq / t_one,
-            "max_rel_gradient_difference": worst,
-            "targets": {f"{seeds}_seeds<=2.5x_one": t_bat / t_one <= 2.5}}
+            "max_rel_gradient_difference": worst, "gflop_one": flops / 1e9,
+            "one_gflop_per_s": flops / 1e9 / t_one, "matmul_gflop_per_s": rate / 1e9,
+            "floor_over_one": floor, "targets": {f"{seeds}_seeds<=2.5x_one": t_bat / t_one <= 2.5}}
 
 
 def summary(r: dict[str, Any]) -> str:
@@ -118,7 +125,10 @@ def summary(r: dict[str, Any]) -> str:
             f"({r['sequential_over_one']:.2f}×); {r['seeds']} batched (vmap) {r['s_batched']:.4f} s "
             f"({r['batched_over_one']:.2f}×, target ≤ 2.5×)\n"
             f"  batched vs one-at-a-time gradients: largest relative difference "
-            f"{r['max_rel_gradient_difference']:.1e}")
+            f"{r['max_rel_gradient_difference']:.1e}\n"
+            f"  one network: {r['gflop_one']:.2f} GFLOP of matmuls at {r['one_gflop_per_s']:.0f} GFLOP/s; "
+            f"this machine's float32 matmul rate {r['matmul_gflop_per_s']:.0f} GFLOP/s, so {r['seeds']} "
+            f"networks take at least {r['floor_over_one']:.2f}× one however they are batched")
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
@@ -127,9 +137,11 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     ap.add_argument("--seeds", type=int, default=5)
     ap.add_argument("--steps", type=int, default=10)
     ap.add_argument("--threads", type=int, default=None, help="torch threads (default: the policy)")
+    ap.add_argument("--width", type=int, default=128, help="network width (default 128, the paper's)")
+    ap.add_argument("--grid", type=int, default=51, help="points per side of the (t, x) grid (default 51)")
     ap.add_argument("--out", default="results/bench")
     args = ap.parse_args(argv)
-    r = run(args.seeds, args.steps, threads=args.threads)
+    r = run(args.seeds, args.steps, threads=args.threads, width=args.width, grid=args.grid)
     publish(NAME, r, summary, args.out)
     return r
 

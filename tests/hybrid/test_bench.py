@@ -1,5 +1,7 @@
 import json
 
+import pytest
+
 from bench import fisher_kpp_step
 
 
@@ -91,3 +93,18 @@ def test_jets_take_matmuls_out_of_the_darcy_step():
     # and the profiler, started after its second step, was stopped with the fit
     assert torch.autograd.profiler._is_profiler_enabled is False
 
+
+
+def test_batched_seeds_reports_the_flop_floor_of_batching():
+    import torch
+
+    from bench import batched_seeds
+    from bench._flops import call_flops
+
+    a, b = torch.randn(8, 16), torch.randn(16, 4)
+    assert call_flops(lambda: a @ b) == 2 * 8 * 16 * 4
+    r = batched_seeds.run(seeds=2, steps=1, warmup=0, width=8, grid=5)
+    assert r["gflop_one"] > 0 and r["matmul_gflop_per_s"] > 0
+    # the floor is two networks' FLOPs at the machine's rate, in units of one network's time
+    assert r["floor_over_one"] == pytest.approx(2 * r["gflop_one"] / r["matmul_gflop_per_s"] / r["s_one"])
+    assert r["max_rel_gradient_difference"] < 1e-4
