@@ -103,7 +103,8 @@ def test_batched_seeds_reports_the_flop_floor_of_batching():
 
     a, b = torch.randn(8, 16), torch.randn(16, 4)
     assert call_flops(lambda: a @ b) == 2 * 8 * 16 * 4
-    r = batched_seeds.run(seeds=2, steps=1, warmup=0, width=8, grid=5)
+    # at the session's thread count: run() sets torch's threads (see the first test)
+    r = batched_seeds.run(seeds=2, steps=1, warmup=0, width=8, grid=5, threads=torch.get_num_threads())
     assert r["gflop_one"] > 0 and r["matmul_gflop_per_s"] > 0
     # the floor is two networks' FLOPs at the machine's rate, in units of one network's time
     assert r["floor_over_one"] == pytest.approx(2 * r["gflop_one"] / r["matmul_gflop_per_s"] / r["s_one"])
