@@ -64,6 +64,9 @@ def test_pretrain_steps_and_amsgrad_options_reach_the_configs_and_get_their_own_
     assert m._pretrain_config().steps == 4 and m._pretrain_config().amsgrad
     assert m._finetune_config().amsgrad and not methods["bilo"]._finetune_config().amsgrad
     assert methods["bilo(amsgrad=false)"]._pretrain_config() == study.configs["bilo"].pretrain
+    pinn = parse_methods("pinn(amsgrad=yes,pretrain_steps=2)", study)["pinn(amsgrad=true,pretrain_steps=2)"]
+    assert pinn.amsgrad is True and pinn.pretrain_steps == 2
+    methods["pinn"] = pinn
     problem = study.problem
     data = make_data(problem, problem.discretise(MPI.COMM_WORLD), noise=0.0, seed=0)
     for method in methods.values():
@@ -71,6 +74,8 @@ def test_pretrain_steps_and_amsgrad_options_reach_the_configs_and_get_their_own_
     # amsgrad=false is the config's pre-training, shared with bilo; the other pre-trains itself
     pretrainings = [v for k, v in data.cache.items() if "bilo-pretraining" in str(k)]
     assert sorted(fit.pretrain_steps for fit in pretrainings) == [3, 4]
+    [pinn_pre] = [v for k, v in data.cache.items() if "pinn-pretraining" in str(k)]
+    assert pinn_pre.pretrain_steps == 2
 
 
 @pytest.mark.parametrize(
