@@ -72,16 +72,9 @@ def matmul_rate(n: int = 1024, repeats: int = 10) -> float:
     The ceiling of any step's matmuls on this machine and thread count; a step whose matmuls
     already run near it cannot be made faster by batching them, only by doing fewer.
     """
-    import time
-
-    import numpy as np
     import torch
 
+    from bench._timing import median_seconds
+
     a, b = torch.randn(n, n), torch.randn(n, n)
-    a @ b  # warm-up
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        a @ b
-        times.append(time.perf_counter() - t0)
-    return 2.0 * n**3 / float(np.median(times))
+    return 2.0 * n**3 / median_seconds(lambda: a @ b, repeats)

@@ -17,16 +17,15 @@ from __future__ import annotations
 
 import argparse
 import copy
-import time
 from typing import Any
 
-import numpy as np
 import torch
 from torch import Tensor, nn
 
 import hybrid
 from bench._flops import call_flops, matmul_rate
 from bench._report import publish
+from bench._timing import median_seconds
 from bench.fisher_kpp_step import fk_grid
 from comparisons.pdes import FisherKPP
 from hybrid.jets import Jet, coefficient_jet, transform_jet
@@ -89,17 +88,9 @@ def run(seeds: int = 5, steps: int = 30, warmup: int = 2, threads: int | None = 
         keys = [k for k, v in params.items() if v.requires_grad]
         return dict(zip(keys, torch.autograd.grad(L, [params[k] for k in keys]), strict=True))
 
-    def timed(fn: Any) -> float:
-        ts = []
-        for _ in range(warmup + steps):
-            t0 = time.perf_counter()
-            fn()
-            ts.append(time.perf_counter() - t0)
-        return float(np.median(ts[warmup:]))
-
-    t_one = timed(lambda: one(nets[0]))
-    t_seq = timed(lambda: [one(m) for m in nets])
-    t_bat = timed(batched)
+    t_one = median_seconds(lambda: one(nets[0]), steps, warmup)
+    t_seq = median_seconds(lambda: [one(m) for m in nets], steps, warmup)
+    t_bat = median_seconds(batched, steps, warmup)
     # agreement: batched gradient of seed s vs its own
     gb = batched()
     names = [k for k, v in params.items() if v.requires_grad]
