@@ -94,7 +94,6 @@ def test_jets_take_matmuls_out_of_the_darcy_step():
     assert torch.autograd.profiler._is_profiler_enabled is False
 
 
-
 def test_batched_seeds_reports_the_flop_floor_of_batching():
     import torch
 
