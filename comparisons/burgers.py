@@ -38,9 +38,8 @@
 # +
 from __future__ import annotations
 
-import argparse
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -51,7 +50,16 @@ import fem
 import hybrid
 from comparisons.pdes import BurgersInitialCondition
 from comparisons.plots import plot_initial_condition
-from inverse import Comparison, Discretisation, Field, InverseResult, SpaceTimeGrid, Study, TimeInterval
+from inverse import (
+    Comparison,
+    Discretisation,
+    Field,
+    InverseResult,
+    ProblemFlag,
+    SpaceTimeGrid,
+    Study,
+    TimeInterval,
+)
 from inverse.problem import AbstractInverseProblem, Points, Theta
 
 # -
@@ -113,10 +121,6 @@ class BurgersProblem(AbstractInverseProblem):
     def mesh(self, comm: MPI.Comm, cells: int | None = None) -> fem.MeshData:
         """The unit interval (the finite-volume grid's cells; no FEM is solved on it)."""
         return fem.interval(comm, cells or self.cells)
-
-    def weak_residual(self, u: Any, theta: Any, v: Any) -> Any:
-        """None: a Galerkin form of inviscid Burgers is not a stable reference (``weak_form = False``)."""
-        raise NotImplementedError("inviscid Burgers is solved by the Godunov scheme (forward_map)")
 
     def forward_map(self, disc: Discretisation, points: Points, *,
                     truth: bool = False) -> Callable[[Theta], np.ndarray]:
@@ -201,17 +205,9 @@ PRESETS = {
 }
 
 
-def add_flags(p: argparse.ArgumentParser) -> None:
-    """--case."""
-    p.add_argument("--case", choices=tuple(CASES), default=None,
-                   help="the truth's initial condition: one that forms a shock before t = 1, or one whose "
-                        "rising front opens into a rarefaction (default shock)")
-
-
-def apply_flags(s: Study, args: argparse.Namespace) -> Study:
-    """The study with the flag's case."""
-    assert isinstance(s.problem, BurgersProblem)
-    return s if args.case is None else replace(s, problem=replace(s.problem, case=args.case))
+FLAGS = (ProblemFlag(flag="--case", field="case", choices=tuple(CASES),
+                     help="the truth's initial condition: one that forms a shock before t = 1, or one whose "
+                          "rising front opens into a rarefaction (default shock)"),)
 # -
 
 # ## Figures: u0 of every method, and u(x, t) of the truth and of each method (seed 0)
@@ -227,15 +223,12 @@ def plots(problem: AbstractInverseProblem, disc: Discretisation, results: dict[s
 
 
 COMPARISON = Comparison(
-    name="burgers", presets=PRESETS, add_flags=add_flags, apply_flags=apply_flags, plots=plots,
+    name="burgers", presets=PRESETS, flags=FLAGS, plots=plots,
     description="Infer the initial condition u0(x) of the inviscid Burgers equation from u(x, 1) with BiLO "
                 "and the PINN; see the module docstring.")
 
 
-def main(argv: list[str] | None = None) -> Any:
-    """``python -m comparisons.burgers``: parse, run both methods and every seed, write the report."""
-    return COMPARISON.main(argv)
-
+main = COMPARISON.main  # `python -m comparisons.burgers`; tests call main([...])
 
 if __name__ == "__main__":
     main()

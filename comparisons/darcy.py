@@ -241,10 +241,7 @@ COMPARISON = Comparison(
                 "PINNs, a PETSc adjoint (TAO), adjoint_nn and an FNO, on the unit square or any 2D mesh.")
 
 
-def main(argv: list[str] | None = None) -> Any:
-    """``python -m comparisons.darcy``: parse, run every method and seed, write the report."""
-    return COMPARISON.main(argv)
-
+main = COMPARISON.main  # `python -m comparisons.darcy`; tests call main([...])
 
 if __name__ == "__main__":
     main()

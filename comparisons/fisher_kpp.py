@@ -31,7 +31,6 @@
 # +
 from __future__ import annotations
 
-import argparse
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -49,6 +48,7 @@ from inverse import (
     Discretisation,
     InverseResult,
     ParameterGrid,
+    ProblemFlag,
     Scalars,
     SpaceTimeGrid,
     Study,
@@ -191,25 +191,10 @@ PRESETS = {
 }
 
 
-def add_flags(p: argparse.ArgumentParser) -> None:
-    """--truth and --init."""
-    p.add_argument("--truth", type=float_tuple(PARAMS), default=None, help="true rD,rrho (default 2,2)")
-    p.add_argument("--init", type=float_tuple(PARAMS), default=None,
-                   help="initial guess rD,rrho (default 1,1)")
-
-
-def apply_flags(s: Study, args: argparse.Namespace) -> Study:
-    """The study with the flags' truth and initial guess (checked by the problem's ``Scalars``)."""
-    problem = s.problem
-    assert isinstance(problem, FisherKPPProblem)
-    for flag, key in (("truth", "truth_theta"), ("init", "init_theta")):
-        if getattr(args, flag) is not None:
-            try:
-                problem = replace(problem, **{key: getattr(args, flag)})
-                _ = problem.unknowns
-            except ValueError as exc:
-                raise ValueError(f"--{flag}: {exc}") from None
-    return replace(s, problem=problem)
+FLAGS = (ProblemFlag(flag="--truth", field="truth_theta", type=float_tuple(PARAMS), metavar="RD,RRHO",
+                     help="true rD,rrho (default 2,2)"),
+         ProblemFlag(flag="--init", field="init_theta", type=float_tuple(PARAMS), metavar="RD,RRHO",
+                     help="initial guess rD,rrho (default 1,1)"))
 # -
 
 # ## Figures: θ trajectories, u_NN against u_FEM at the inferred θ (seed 0)
@@ -236,15 +221,12 @@ def plots(problem: AbstractInverseProblem, disc: Discretisation, results: dict[s
 
 
 COMPARISON = Comparison(
-    name="fisher_kpp", presets=PRESETS, add_flags=add_flags, apply_flags=apply_flags, plots=plots,
+    name="fisher_kpp", presets=PRESETS, flags=FLAGS, plots=plots,
     description="Infer (rD, rrho) of the Fisher–KPP equation with BiLO, PINNs and the adjoint; see the "
                 "module docstring.")
 
 
-def main(argv: list[str] | None = None) -> Any:
-    """``python -m comparisons.fisher_kpp``: parse, run every method and seed, write the report."""
-    return COMPARISON.main(argv)
-
+main = COMPARISON.main  # `python -m comparisons.fisher_kpp`; tests call main([...])
 
 if __name__ == "__main__":
     main()

@@ -2,29 +2,27 @@
 #
 # This comparison shows (paper §3.7, Table 1, on a synthetic patient anyone can rerun) BiLO, the
 # PINN at three data weights and the adjoint fitting two segmentations of one "MRI" at t = 1, the
-# whole tumour {u > th1} and the core {u > th2}, with the thresholds unknown too; DICE of each
-# method's masks from its own u and from the FEM solve at its estimate (`dice_fem`: a network that
-# fits the masks without solving the PDE, the paper's PINN over-fitting, scores high on the first
-# only); and the errors of (rD, rρ, th1, th2), which the paper could not report.
+# whole tumour {u > th1} and the core {u > th2}, thresholds unknown too; the DICE of each method's
+# masks from its own u and from the FEM solve at its estimate (`dice_fem`: a network that fits the
+# masks without solving the PDE, the paper's PINN over-fitting, scores high on the first only); and
+# the errors of (rD, rρ, th1, th2), which the paper could not report.
 #
-# The brain is the MNI152 (ICBM 2009c) atlas inside nilearn (read offline, `fem.atlas`): an axial
-# slice (MNI z = 20 mm) and an 80 mm window around the seed (MNI (25, 20) mm, right frontal white
-# matter), rescaled to the unit square (1 mm voxels = 80 P1 cells per side). In the window, t ∈ [0, 1]:
+# The brain: the MNI152 (ICBM 2009c) atlas inside nilearn (read offline, `fem.atlas`), an axial
+# slice (MNI z = 20 mm), an 80 mm window around the seed (MNI (25, 20) mm, right frontal white
+# matter) rescaled to the unit square (1 mm voxels = 80 P1 cells per side). There, t ∈ [0, 1]:
 #
 # $$ u_t = r_D \bar D\, \nabla\cdot(P \nabla u) + r_\rho \bar\rho\, \varphi\, u (1 - u), \qquad
 #    P = P_{wm} + 0.1 P_{gm}, \quad \varphi = \min(P_{wm} + P_{gm}, 1), $$
 #
 # no flux through the window's edge, u(x, 0) = 0.3·exp(−|x − x0|²/(2·0.04²)); white matter diffuses
-# 10× faster than grey (Swanson et al. 2000). CSF and the outside have P ≈ 0, so the brain's edge is
-# a no-flux boundary without a mesh of it: one structured mesh on the voxels carries the same
-# equation for the FEM and the networks, with no boundary condition on a jagged curve (the paper's
-# diffuse-domain form, φ·u_t on the left, is degenerate outside the brain).
-#
+# 10× faster than grey (Swanson et al. 2000). CSF and the outside have P ≈ 0: the brain's edge is a
+# no-flux boundary with no mesh of it, and the FEM and the networks solve one equation on one
+# structured mesh (the paper's diffuse-domain form, φ·u_t on the left, is degenerate outside).
 # Truth rD = 1.5, rρ = 1.25 (D̄ = 3·10⁻³, ρ̄ = 4), th1 = 0.3, th2 = 0.6; guess (1, 1, 0.25, 0.5).
 # The "MRI": u(x, 1) of a FEM solve (P1, 50 BDF2 steps) at the truth, thresholded on the brain
 # voxels; label noise (`--noise`) flips that fraction of each mask's edge voxels (seeded). Upper
-# loss (paper): Σ_k Σ_j (σ(20(u_j − th_k)) − m_kj)² / Σ_j m_kj²; the thresholds are trained by the
-# upper level only. The adjoint minimises the same loss of the FEM state with TAO, its gradient one
+# loss (paper): Σ_k Σ_j (σ(20(u_j − th_k)) − m_kj)² / Σ_j m_kj², the thresholds trained by the
+# upper level only. The adjoint (TAO) minimises the same loss of the FEM state; its gradient is one
 # backward sweep with ∂L/∂u as the source (`adjoint.ObservedLossFunctional`).
 #
 # Run `python -m comparisons.gbm --help`.
@@ -32,8 +30,7 @@
 # +
 from __future__ import annotations
 
-import argparse
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -51,12 +48,13 @@ from inverse import (
     Comparison,
     Discretisation,
     InverseResult,
+    ProblemFlag,
     Scalars,
     SpaceTimeGrid,
     Study,
     TimeInterval,
 )
-from inverse.cli import float_tuple
+from inverse.cli import finite_float, float_tuple
 from inverse.problem import AbstractInverseProblem
 
 NAMES = ("rD", "rrho", "th1", "th2")
@@ -78,8 +76,7 @@ class GBMProblem(AbstractInverseProblem):
         base_D, base_rho: D̄ and ρ̄ (window units, t ∈ [0, 1]).
         height, width: The initial Gaussian's.
         steps: BDF2 steps of the FEM.
-        n_res: Residual points (half uniform, half around the seed), a pool the networks draw
-            a batch from at every step.
+        n_res: Residual points (half uniform, half near the seed): a pool for the networks' batches.
     """
 
     z_mm: float = 20.0
@@ -95,6 +92,7 @@ class GBMProblem(AbstractInverseProblem):
     steps: int = 50
     n_res: int = 20_000
     noise_seed: int = 60_000
+    noise_range = (0.0, 1.0, "the label noise, a fraction of edge voxels,")
 
     name = "gbm"
     linear = False
@@ -126,8 +124,7 @@ class GBMProblem(AbstractInverseProblem):
 
     def mesh(self, comm: MPI.Comm, cells: int | None = None) -> fem.MeshData:
         """The window: one P1 square (two triangles) per voxel."""
-        n = cells or self.window_mm
-        return fem.rectangle(comm, (n, n))
+        return fem.rectangle(comm, (cells or self.window_mm,) * 2)
 
     def weak_residual(self, u: Any, theta: dict[str, Any], v: Any) -> Any:
         """F = ∫ rD·D̄·P ∇u·∇v − rρ·ρ̄·φ·u(1 − u)·v, P and φ interpolated onto the mesh (P1)."""
@@ -145,11 +142,9 @@ class GBMProblem(AbstractInverseProblem):
         n = self.window_mm
         voxels = fem.grid_points(UNIT, (n + 1, n + 1))
         inside = self.images[3].ravel() > 0.5
-        rng = np.random.default_rng(1234)
-        m = self.n_res // 2
-        near = np.clip(0.5 + 0.15 * rng.standard_normal((m, 2)), 0, 1)
-        x_res = np.vstack([rng.uniform(size=(self.n_res - m, 3)),
-                           np.hstack([rng.uniform(size=(m, 1)), near])])
+        rng, m = np.random.default_rng(1234), self.n_res // 2
+        near = np.clip(0.5 + 0.15 * rng.standard_normal((m, 2)), 0, 1)  # (x, y) around the seed
+        x_res = np.vstack([rng.uniform(size=(self.n_res - m, 3)), np.c_[rng.uniform(size=m), near]])
         return Discretisation(
             comm=comm, mesh=self.mesh(comm), x_res=x_res,
             x_dat=SpaceTimeGrid(times=np.array([1.0]), space=voxels[inside]),
@@ -161,30 +156,26 @@ class GBMProblem(AbstractInverseProblem):
     def observe(self, disc: Discretisation, u_true: np.ndarray, sigma: float,
                 seed: int) -> tuple[Discretisation, np.ndarray]:
         """The two masks of u(x, 1) at the true thresholds, each with edge voxels flipped at rate σ."""
-        inside = disc.extra["inside"]
-        u = np.zeros(inside.shape)
+        inside, u = disc.extra["inside"], np.zeros(disc.extra["inside"].shape)
         u[inside] = u_true
         rng = np.random.default_rng(self.noise_seed + seed)
         masks = [flip_near_edges(u > th, inside, sigma, rng)[inside] for th in self.truth_theta[2:]]
         return disc, self.likelihood().labels(np.stack(masks))
 
-    def check_noise(self, sigma: float) -> None:
-        """The label noise is a fraction of the edge voxels, in [0, 1]."""
-        if not 0 <= sigma <= 1:
-            raise ValueError(f"--noise {sigma:g}: the label noise is a fraction of edge voxels, in [0, 1]")
+    def check(self) -> None:
+        """The slice exists and the seed is in brain tissue on it."""
+        _ = self.images
 
     def sample_prior(self, rng: np.random.Generator) -> dict[str, float]:
         """rD, rρ uniform on [0.5, 2], th1 on [0.2, 0.4], th2 on [0.5, 0.7]."""
-        values = rng.uniform((0.5, 0.5, 0.2, 0.5), (2.0, 2.0, 0.4, 0.7))
-        return dict(zip(NAMES, values.tolist(), strict=True))
+        return dict(zip(NAMES, rng.uniform((0.5, 0.5, 0.2, 0.5), (2.0, 2.0, 0.4, 0.7)).tolist(), strict=True))
 
     def describe(self) -> str:
         """The set-up in words."""
         return (f"MNI152 slice z = {self.z_mm:g} mm, {self.window_mm} mm window at {self.center_mm} mm; "
-                f"P = wm + {self.p_gm:g}·gm; D̄ = {self.base_D:g}, ρ̄ = {self.base_rho:g}; truth "
-                f"{dict(zip(NAMES, self.truth_theta, strict=True))}, guess {self.init_theta}; masks u > th1, "
-                f"u > th2 at t = 1 on the brain voxels; {self.steps} BDF2 steps; {self.n_res} residual "
-                "points")
+                f"P = wm + {self.p_gm:g}·gm; D̄ = {self.base_D:g}, ρ̄ = {self.base_rho:g}; (rD, rρ, th1, th2): "
+                f"true {self.truth_theta}, guess {self.init_theta}; masks u > th1, u > th2 at t = 1 on the "
+                f"brain voxels; {self.steps} BDF2 steps; {self.n_res} residual points")
 
 
 # -
@@ -194,9 +185,9 @@ class GBMProblem(AbstractInverseProblem):
 # The paper's network for GBM is not stated; here tanh, 4 × 64, on random Fourier features of
 # (t, x, y) with σ = 2: a plain tanh MLP misses the 2–3 mm fronts (pre-training MSE to the FEM
 # 3.4e-3 after 1,000 steps, against 9e-5 with the features; development runs, this CPU). Residual
-# points: a batch of 3,000 from a pool of 20,000 at every step (the authors' `pde_batch_size`; on a
-# fixed 3,000 the network fits the PDE there only: u_rel_l2 0.48). Adam 1e-3 for W, θ and the
-# thresholds. PINN data weights (stripped in the paper): 1, 10, 100. Pre-training fits the FEM at the guess.
+# points: a batch of 3,000 from a pool of 20,000 at every step (the authors' `pde_batch_size`; on
+# a fixed 3,000 the network fits the PDE there only: u_rel_l2 0.48). Adam 1e-3 for W, θ and the
+# thresholds; PINN data weights (stripped in the paper) 1, 10, 100; pre-training fits the FEM.
 
 # +
 
@@ -226,29 +217,9 @@ PRESETS = {
 }
 
 
-def add_flags(p: argparse.ArgumentParser) -> None:
-    """--slice, --seed-mm."""
-    p.add_argument("--slice", type=float, default=None, help="MNI z of the axial slice in mm (default 20)")
-    p.add_argument("--seed-mm", type=float_tuple(("x", "y")), default=None,
-                   help="MNI x,y of the tumour seed in mm, the window's centre (default 25,20)")
-
-
-def apply_flags(s: Study, args: argparse.Namespace) -> Study:
-    """The study on the chosen slice and seed (checked against the atlas before any work)."""
-    problem = s.problem
-    assert isinstance(problem, GBMProblem)
-    if args.slice is not None:
-        problem = replace(problem, z_mm=args.slice)
-    if args.seed_mm is not None:
-        problem = replace(problem, center_mm=tuple(args.seed_mm))
-    try:
-        phi = problem.images[3]
-    except (ValueError, FileNotFoundError) as exc:
-        raise ValueError(f"--slice/--seed-mm: {exc}") from None
-    if phi[phi.shape[0] // 2, phi.shape[1] // 2] < 0.5:
-        raise ValueError(f"--seed-mm {problem.center_mm}: the seed is not in brain tissue on slice z = "
-                         f"{problem.z_mm:g} mm")
-    return replace(s, problem=problem)
+FLAGS = (ProblemFlag(flag="--slice", field="z_mm", type=finite_float, help="MNI z of the slice (default 20)"),
+         ProblemFlag(flag="--seed-mm", field="center_mm", type=float_tuple(("x", "y")), metavar="X,Y",
+                     help="MNI x,y of the tumour seed in mm, the window's centre (default 25,20)"))
 # -
 
 # ## Figures: tissue, observed and predicted masks (seed 0), as the paper's Fig. 15
@@ -267,16 +238,13 @@ def plots(problem: AbstractInverseProblem, disc: Discretisation, results: dict[s
 
 
 COMPARISON = Comparison(
-    name="gbm", presets=PRESETS, add_flags=add_flags, apply_flags=apply_flags, plots=plots, default_noise=0.1,
+    name="gbm", presets=PRESETS, flags=FLAGS, plots=plots, default_noise=0.1,
     noise_help="fraction of the voxels on each mask's edge whose label is flipped (label noise)",
     description="Infer tumour growth (rD, rrho) and segmentation thresholds on an MNI152 brain slice with "
                 "BiLO, PINNs and the adjoint; see the module docstring.")
 
 
-def main(argv: list[str] | None = None) -> Any:
-    """``python -m comparisons.gbm``: parse, run every method and seed, write the report."""
-    return COMPARISON.main(argv)
-
+main = COMPARISON.main  # `python -m comparisons.gbm`; tests call main([...])
 
 if __name__ == "__main__":
     main()

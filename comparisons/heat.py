@@ -209,10 +209,7 @@ COMPARISON = Comparison(
                 "the adjoint; see the module docstring.")
 
 
-def main(argv: list[str] | None = None) -> Any:
-    """``python -m comparisons.heat``: parse, run every method, weight and seed, write the report."""
-    return COMPARISON.main(argv)
-
+main = COMPARISON.main  # `python -m comparisons.heat`; tests call main([...])
 
 if __name__ == "__main__":
     main()

@@ -1,46 +1,38 @@
 # # Singular forcing: infer (λ, μ) from the particles of a spatial Poisson point process
 #
-# This comparison shows:
-# - BiLO with a cusp-capturing local operator and a jump condition (paper §3.2, App. B.4)
-#   against the PINN at two data weights, on the same particles;
-# - an upper level that is a likelihood, not a squared error: the data are M = 100 snapshots of
-#   particles whose intensity is u, and every method minimises their negative log-likelihood;
-# - the FNO baseline (the paper's `scalarFNO`), trained on exact solutions over a (lmbd, μ) grid
-#   that holds the truth (`fno(dataset=id)`) and one that does not (`fno(dataset=ood)`).
+# This comparison shows BiLO with a cusp-capturing local operator and a jump condition (paper
+# §3.2, App. B.4) against the PINN at two data weights and the FNO baseline (the paper's
+# `scalarFNO`), on the same particles, with an upper level that is a likelihood: the data are
+# M = 100 snapshots of particles whose intensity is u, and every method minimises their negative
+# log-likelihood. The problem (`shared/specs/paper-experiments.md` §3):
 #
-# The problem (`shared/specs/paper-experiments.md` §3):
+# $$ u'' - \mu u + \lambda\,\delta(x - z) = 0 \ \text{on } (0, 1), \quad u(0) = u(1) = 0, \quad z = 0.5, $$
 #
-# $$ u'' - \mu u + \lambda\,\delta(x - z) = 0 \ \text{on } (0, 1), \qquad u(0) = u(1) = 0, \qquad
-#    z = 0.5, $$
-#
-# i.e. u'' = μu away from z, u continuous, u'(z⁺) − u'(z⁻) = −λ. The exact solution is
-# $u = \lambda \sinh(\sqrt\mu \min(x, z)) \sinh(\sqrt\mu (1 - \max(x, z))) / (\sqrt\mu \sinh\sqrt\mu)$;
-# it is the reference and the validation solution (the problem declares no weak form: a point
-# source is no UFL term; `tests/comparisons/test_singular.py` checks a P1 FEM solve with the
-# point load against it). Truth λ = 500, μ = 10 (λ trained as lmbd = λ/100); guess λ = 250, μ = 5.
-#
-# Data: M snapshots of the process drawn by thinning (`hybrid.sample_point_process`), pooled
-# (≈ 3,000 particles). Upper loss NLL = M∫u − Σ_k log u(x_k), ∫u by Simpson's rule with 100
-# intervals on each side of z; the networks minimise NLL/K (K particles: the same minimiser).
+# i.e. u'' = μu away from z, u continuous, u'(z⁺) − u'(z⁻) = −λ. The exact solution
+# $u = \lambda \sinh(\sqrt\mu \min(x, z)) \sinh(\sqrt\mu (1 - \max(x, z))) / (\sqrt\mu \sinh\sqrt\mu)$
+# is the reference (no weak form is declared: a point source is no UFL term;
+# `tests/comparisons/test_singular.py` checks a P1 FEM solve with the point load against it).
+# Truth λ = 500, μ = 10 (λ trained as lmbd = λ/100); guess λ = 250, μ = 5. Data: M snapshots
+# drawn by thinning (`hybrid.sample_point_process`), pooled (≈ 3,000 particles). NLL = M∫u −
+# Σ_k log u(x_k), ∫u by Simpson's rule with 100 intervals on each side of z; the networks
+# minimise NLL/K (K particles: the same minimiser).
 #
 # Networks (strong form `comparisons.pdes.SingularForcing`): input (x, |x − z|), u =
 # 50·N²·x(1−x); lower level r = u'' − μu at 101 points, + 0.1·rgrad + jump J² + 0.1·(∂J/∂θ)²,
 # J = ∂u/∂φ + λ/2 at z; pre-training adds 10·MSE to the exact u at the guess (101 points).
 #
-# FNO (`hybrid.fno`, App. B.4): channels x and (lmbd, μ) broadcast over the 101-node grid of
-# [0, 1] (the first column of (x, |x − z|)), 32 modes, 32 channels, 4 layers, the output
-# interpolated linearly, then u = 50·N²·x(1−x) as the networks' (the paper's N·x(1−x) could give
-# u < 0 at a particle). Trained by MSE on the exact u over 16 × 16 values of (lmbd, μ) (the paper's
-# ranges are stripped): `id` = [2, 8] × [4, 16] holds the truth (5, 10) and the guess (2.5, 5);
-# `ood` = [1, 4] × [2, 8] only the guess. Then frozen; Adam on (lmbd, μ) from the guess minimises
-# the same NLL / K, u read off the grid output.
+# FNO (`hybrid.fno`, App. B.4): channels x and (lmbd, μ) on the 101-node grid of [0, 1], 32 modes,
+# 32 channels, 4 layers, the output interpolated linearly, then u = 50·N²·x(1−x) as the networks'
+# (the paper's N·x(1−x) could give u < 0 at a particle). Trained by MSE on the exact u over 16 × 16
+# values of (lmbd, μ) (the paper's ranges are stripped): `fno(dataset=id)` on [2, 8] × [4, 16],
+# which holds the truth (5, 10) and the guess (2.5, 5), `fno(dataset=ood)` on [1, 4] × [2, 8], the
+# guess only. Then frozen; Adam on (lmbd, μ) from the guess minimises the same NLL / K.
 #
 # Run `python -m comparisons.singular --help`.
 
 # +
 from __future__ import annotations
 
-import argparse
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -53,7 +45,7 @@ import fem
 import hybrid
 from comparisons.pdes import SingularForcing
 from comparisons.plots import plot_curves
-from inverse import Comparison, Discretisation, InverseResult, Scalars, Study
+from inverse import Comparison, Discretisation, InverseResult, ProblemFlag, Scalars, Study
 from inverse.cli import positive_int
 from inverse.datasets import ParameterGrid
 from inverse.problem import AbstractInverseProblem, Points, Theta
@@ -114,10 +106,6 @@ class SingularProblem(AbstractInverseProblem):
         """The unit interval (no FEM is solved on it: the reference is in closed form)."""
         return fem.interval(comm, cells or self.n_res - 1)
 
-    def weak_residual(self, u: Any, theta: Any, v: Any) -> Any:
-        """None: the point source is no UFL integral (``weak_form = False``)."""
-        raise NotImplementedError("the singular-forcing reference is the closed-form solution")
-
     def forward_map(self, disc: Discretisation, points: Points, *,
                     truth: bool = False) -> Callable[[Theta], np.ndarray]:
         """θ -> the exact solution at network inputs (n, 2)."""
@@ -168,24 +156,22 @@ class SingularProblem(AbstractInverseProblem):
 
     def describe(self) -> str:
         """The set-up in words."""
-        lam, mu = 100 * self.unknowns.truth[0], self.unknowns.truth[1]
-        return (f"z = {self.z}; truth λ = {lam:g}, μ = {mu:g} (∫u = {expected_count(lam, mu, self.z):.1f} "
-                f"particles per snapshot), guess λ = 250, μ = 5; {self.snapshots} snapshots by thinning; "
-                f"NLL with Simpson ({self.simpson_intervals} intervals per side); {self.n_res} residual "
-                f"points; reference: the exact solution")
+        (lam, mu), (lam0, mu0) = [(100 * t[0], t[1]) for t in (self.unknowns.truth, self.unknowns.init)]
+        return (f"z = {self.z}; truth λ = {lam:g}, μ = {mu:g} (∫u = {expected_count(lam, mu, self.z):.1f}"
+                f" per snapshot), guess λ = {lam0:g}, μ = {mu0:g}; {self.snapshots} snapshots; NLL, Simpson "
+                f"({self.simpson_intervals} intervals per side); {self.n_res} residual points; u exact")
 # -
 
 # ## Presets
 #
-# Paper B.4: tanh, 2 hidden layers of 128; Adam lr 1e-3 for W; θ's lr 1e-2 (the engine's);
-# w_rgrad = 0.1, jump 1, djump 0.1; pre-training 10·MSE to the exact u at the guess. The
-# paper's step counts are not stated: `paper` runs 10,000 + 10,000. The PINN's two data weights
-# (stripped in the paper) are 1 and 10, on NLL/K. The FNO trains for `fine` steps, then inverts
-# for `fine` steps with lr 0.1 on θ: the NLL has a shallow ridge along which the expected count
-# ≈ (λ/μ)(1 − sech(√μ/2)) stays put, and Adam at the networks' 1e-2 crawls along it (measured with
-# the exact u as the operator, seed 0, M = 100: (3.66, 4.75) after 1,000 steps, (4.49, 7.88) after
-# 3,000) where at 0.1 it reaches the maximum-likelihood (5.02, 9.87) in 1,500. `smoke` shrinks the
-# FNO to 8 modes, 8 channels, 2 layers on 33 nodes (z a node), 50 + 50 steps.
+# Paper B.4: tanh, 2 hidden layers of 128; Adam 1e-3 for W, 1e-2 for θ (the engine's); w_rgrad =
+# 0.1, jump 1, djump 0.1; pre-training 10·MSE to the exact u at the guess. The paper's step counts
+# are not stated: `paper` runs 10,000 + 10,000. The PINN's data weights (stripped in the paper): 1
+# and 10, on NLL/K. The FNO trains for `fine` steps, then inverts for `fine` steps at lr 0.1: the
+# NLL has a shallow ridge along which the expected count (λ/μ)(1 − sech(√μ/2)) stays put, and Adam
+# at 1e-2 crawls along it (the exact u as the operator, seed 0, M = 100: (3.66, 4.75) after 1,000
+# steps, (4.49, 7.88) after 3,000) where at 0.1 it reaches the maximum-likelihood (5.02, 9.87) in
+# 1,500. `smoke` shrinks the FNO to 8 modes, 8 channels, 2 layers on 33 nodes, 50 + 50 steps.
 
 # +
 
@@ -213,22 +199,13 @@ SMOKE_FNO = hybrid.FNOConfig(n_modes=8, hidden_channels=8, n_layers=2, grid=33, 
 PRESETS = {
     "smoke": (lambda: study(200, 300, width=32, snapshots=20, fno=SMOKE_FNO, methods=NETWORKS),
               "(tests, < 1 min; the FNO by --methods)"),
-    "default": (lambda: study(2000, 3000, seeds=3), "(BiLO, two PINNs and the FNO on two data sets, 3 seeds, "
-                "about 40 min on 2 cores)"),
+    "default": (lambda: study(2000, 3000, seeds=3), "(BiLO, 2 PINNs, FNO on 2 data sets, 3 seeds, 40 min)"),
     "paper": (lambda: study(10_000, 10_000, seeds=3), "(10k + 10k steps, 3 seeds)"),
 }
 
 
-def add_flags(p: argparse.ArgumentParser) -> None:
-    """--snapshots."""
-    p.add_argument("--snapshots", type=positive_int, default=None,
-                   help="snapshots M of the particles (default 100)")
-
-
-def apply_flags(s: Study, args: argparse.Namespace) -> Study:
-    """The study with M."""
-    assert isinstance(s.problem, SingularProblem)
-    return s if args.snapshots is None else replace(s, problem=replace(s.problem, snapshots=args.snapshots))
+FLAGS = (ProblemFlag(flag="--snapshots", field="snapshots", type=positive_int, metavar="M",
+                     help="snapshots M of the particles (default 100)"),)
 # -
 
 # ## Figure: each method's u against the truth (seed 0)
@@ -243,26 +220,21 @@ def plots(problem: AbstractInverseProblem, disc: Discretisation, results: dict[s
         return []
     assert isinstance(problem, SingularProblem)
     x = np.linspace(0, 1, 501)
-    pts = problem.inputs(x)
-    (lt, mt), (lg, mg) = problem.unknowns.truth, problem.unknowns.init
-    curves = {label: res.u(pts) if res.u is not None else problem.forward(disc, res.estimate, pts)
-              for label, res in results.items()}
-    return [plot_curves(out / "u.png", x, exact(x, 100 * lt, mt), exact(x, 100 * lg, mg), curves,
+    pts, solve = problem.inputs(x), problem.forward_map(disc, problem.inputs(x))
+    curves = {label: solve(res.estimate) if res.u is None else res.u(pts) for label, res in results.items()}
+    return [plot_curves(out / "u.png", x, solve(problem.theta_true()), solve(problem.theta_init()), curves,
                         ylabel="u (intensity)", title="singular forcing (seed 0)")]
 # -
 
 
 COMPARISON = Comparison(
-    name="singular", presets=PRESETS, add_flags=add_flags, apply_flags=apply_flags, plots=plots,
+    name="singular", presets=PRESETS, flags=FLAGS, plots=plots,
     description="Infer (λ, μ) of u'' − μu + λδ(x − 0.5) = 0 from snapshots of a Poisson point process of "
                 "intensity u, with BiLO (cusp-capturing network, jump losses) and the PINN; see the module "
                 "docstring.")
 
 
-def main(argv: list[str] | None = None) -> Any:
-    """``python -m comparisons.singular``: parse, run every method and seed, write the report."""
-    return COMPARISON.main(argv)
-
+main = COMPARISON.main  # `python -m comparisons.singular`; tests call main([...])
 
 if __name__ == "__main__":
     main()

@@ -17,6 +17,7 @@ A comparison runs seeds × methods on the same data and writes one report::
 import hybrid  # noqa: F401 - first, so the OpenMP wait policy is set before torch loads (hybrid/threads.py)
 from inverse.adjoint_bridge import AdjointConfig as AdjointConfig
 from inverse.cli import Comparison as Comparison
+from inverse.cli import ProblemFlag as ProblemFlag
 from inverse.datasets import ParameterGrid as ParameterGrid
 from inverse.datasets import PriorSamples as PriorSamples
 from inverse.datasets import operator_dataset as operator_dataset

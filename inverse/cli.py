@@ -160,6 +160,17 @@ def parse_methods(
     return out
 
 
+def finite_float(text: str) -> float:
+    """argparse type: a finite number."""
+    try:
+        v = float(text)
+    except ValueError:
+        v = math.nan
+    if not math.isfinite(v):
+        raise argparse.ArgumentTypeError(f"expected a finite number, got {text!r}")
+    return v
+
+
 def non_negative_float(text: str) -> float:
     """argparse type: a finite number >= 0."""
     try:
@@ -244,6 +255,54 @@ _GAUSSIAN_NOISE = "standard deviation σ of the i.i.d. Gaussian noise added to t
 
 @final
 @dataclass(frozen=True, kw_only=True)
+class ProblemFlag:
+    """A flag of one comparison that sets one field of its problem (``--slice 30`` -> ``z_mm=30``).
+
+    Unset, the preset's value stays. The problem with every given flag is checked by
+    :meth:`AbstractInverseProblem.check` before any work; its ``ValueError`` names the flags.
+
+    Attributes:
+        flag: The option, e.g. ``--slice``.
+        field: The problem's dataclass field it replaces.
+        help: The ``--help`` text (say the default).
+        type: The argparse type (a converter that raises ``argparse.ArgumentTypeError``).
+        choices: The allowed values, when a closed set.
+        metavar: The value's name in ``--help`` (default: argparse's).
+    """
+
+    flag: str
+    field: str
+    help: str
+    type: Callable[[str], Any] | None = None
+    choices: tuple[str, ...] | None = None
+    metavar: str | None = None
+
+    def add_to(self, p: argparse.ArgumentParser) -> None:
+        """Add the flag (default None: the preset's value)."""
+        p.add_argument(self.flag, type=self.type or str, choices=self.choices, default=None, help=self.help,
+                       metavar=self.metavar)
+
+    @property
+    def dest(self) -> str:
+        """Its attribute on the parsed namespace (argparse's: ``--seed-mm`` -> ``seed_mm``)."""
+        return self.flag.lstrip("-").replace("-", "_")
+
+    @staticmethod
+    def apply(flags: tuple[ProblemFlag, ...], study: Study, args: argparse.Namespace) -> Study:
+        """The study whose problem has every given flag's value, checked (``ValueError`` naming them)."""
+        given = [f for f in flags if getattr(args, f.dest) is not None]
+        # every problem is a dataclass (AbstractInverseProblem's contract), which mypy cannot see
+        problem = dataclasses.replace(typing.cast(Any, study.problem), **{f.field: getattr(args, f.dest)
+                                                                          for f in given})
+        try:
+            problem.check()
+        except (ValueError, FileNotFoundError) as exc:
+            raise ValueError(f"{'/'.join(f.flag for f in given) or 'the preset'}: {exc}") from None
+        return dataclasses.replace(study, problem=problem)
+
+
+@final
+@dataclass(frozen=True, kw_only=True)
 class Comparison:
     """A runnable comparison: its presets, its own flags, its plots; ``main(argv) -> Report``.
 
@@ -251,9 +310,10 @@ class Comparison:
         name: ``python -m comparisons.<name>``.
         description: The ``--help`` text.
         presets: Preset name -> study factory, with a one-line description each.
-        add_flags: Adds the problem's own flags to the parser.
-        apply_flags: Applies them to the preset's study (raise ``ValueError`` for a bad value:
-            it is reported as a usage error, before any work).
+        flags: The comparison's flags that set one field of the problem each.
+        add_flags: Adds flags that need more than that to the parser.
+        apply_flags: Applies them to the preset's study, after ``flags`` (raise ``ValueError``
+            for a bad value: it is reported as a usage error, before any work).
         plots: The comparison's figures.
         default_preset: The preset without ``--preset``.
         default_noise: σ without ``--noise``.
@@ -264,6 +324,7 @@ class Comparison:
     name: str
     description: str
     presets: Mapping[str, tuple[Callable[[], Study], str]]
+    flags: tuple[ProblemFlag, ...] = ()
     add_flags: Callable[[argparse.ArgumentParser], None] | None = None
     apply_flags: Callable[[Study, argparse.Namespace], Study] | None = None
     plots: Plots | None = None
@@ -347,6 +408,8 @@ class Comparison:
             "is refused otherwise)"
         )
         p.add_argument("--debug", action="store_true", help="tracebacks for errors (default: one line)")
+        for flag in self.flags:
+            flag.add_to(p)
         if self.add_flags is not None:
             self.add_flags(p)
         return p
@@ -356,7 +419,7 @@ class Comparison:
         p = self.parser()
         args = p.parse_args(argv)
         try:
-            study = self.presets[args.preset][0]()
+            study = ProblemFlag.apply(self.flags, self.presets[args.preset][0](), args)
             if self.apply_flags is not None:
                 study = self.apply_flags(study, args)
             study.problem.check_noise(args.noise)

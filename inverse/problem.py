@@ -267,6 +267,8 @@ class AbstractInverseProblem(abc.ABC):
         fem_degree: Lagrange degree of the FEM reference.
         linear: F is affine in u (one linear solve instead of Newton).
         noise_seed: Base seed of the observation noise (seed k draws with ``noise_seed + k``).
+        noise_range: The noise levels σ the data can take, and what σ is when it is not the
+            standard deviation of Gaussian noise (checked by :meth:`check_noise`).
         published: Published results, shown in the report beside the methods.
         field_metrics: Extra metrics of an inferred field.
         weak_form: The reference is the FEM of :meth:`weak_residual`. False: a problem with no
@@ -279,6 +281,7 @@ class AbstractInverseProblem(abc.ABC):
     fem_degree: int = 1
     linear: bool = True
     noise_seed: int = 0
+    noise_range: tuple[float, float, str] = (0.0, math.inf, "the noise level")
     published: Mapping[str, Mapping[str, float]] = MappingProxyType({})
     field_metrics: tuple[AbstractFieldMetric, ...] = ()
 
@@ -301,9 +304,11 @@ class AbstractInverseProblem(abc.ABC):
     def mesh(self, comm: MPI.Comm, cells: int | None = None) -> fem.MeshData:
         """The domain; ``cells`` asks for another resolution (e.g. the adjoint's own mesh)."""
 
-    @abc.abstractmethod
     def weak_residual(self, u: Any, theta: Any, v: Any) -> Any:
         """F(u, θ; v) in UFL (for a transient problem the part besides ∫u_t v).
+
+        Every problem with ``weak_form = True`` (the default) defines it; one without a usable
+        Galerkin form leaves it out and overrides :meth:`forward_map`.
 
         Args:
             u: The state (a Function, or any UFL expression of it).
@@ -311,6 +316,7 @@ class AbstractInverseProblem(abc.ABC):
                 initial-condition field: an empty dict.
             v: The test function.
         """
+        raise NotImplementedError(f"{self.name} declares no weak form (weak_form = False)")
 
     @abc.abstractmethod
     def discretise(self, comm: MPI.Comm) -> Discretisation:
@@ -366,14 +372,24 @@ class AbstractInverseProblem(abc.ABC):
         like = self.likelihood()
         return "values" if like is None else like.kind
 
+    def check(self) -> None:
+        """Raise ``ValueError`` when the declaration is inconsistent (a bad value of a field).
+
+        The command line calls it before any work. Default: the unknowns are built (``Scalars``
+        checks its truth and guess).
+        """
+        _ = self.unknowns
+
     def check_noise(self, sigma: float) -> None:
         """Raise ``ValueError`` (naming ``--noise``) when σ is no noise level of this problem's data.
 
-        Default: any finite σ ≥ 0. Checked by :func:`inverse.make_data` and by the command line
-        before any work.
+        Default: finite σ in ``noise_range``. Checked by :func:`inverse.make_data` and by the
+        command line before any work.
         """
-        if not (np.isfinite(sigma) and sigma >= 0):
-            raise ValueError(f"--noise {sigma:g}: the noise level must be a finite number >= 0")
+        lo, hi, what = self.noise_range
+        if not (np.isfinite(sigma) and lo <= sigma <= hi):
+            within = f">= {lo:g}" if hi == math.inf else f"in [{lo:g}, {hi:g}]"
+            raise ValueError(f"--noise {sigma:g}: {what} must be a finite number {within}")
 
     def observe(
         self, disc: Discretisation, u_true: np.ndarray, sigma: float, seed: int

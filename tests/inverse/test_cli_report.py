@@ -10,7 +10,7 @@ pytest.importorskip("fem")
 pytest.importorskip("dolfinx")
 
 from comparisons import poisson  # noqa: E402
-from inverse import PINN, BiLO  # noqa: E402
+from inverse import PINN, BiLO, ProblemFlag  # noqa: E402
 from inverse.cli import float_tuple, parse_methods, split_top_level  # noqa: E402
 from inverse.problem import Scalars  # noqa: E402
 from inverse.report import Report, summarize  # noqa: E402
@@ -177,3 +177,46 @@ def test_a_problem_refuses_a_noise_level_its_data_cannot_take_before_any_work():
         make_data(problem, problem.discretise(MPI.COMM_WORLD), noise=0.1, seed=0)
     with pytest.raises(ValueError, match="--noise nan: the noise level must be a finite number >= 0"):
         STUDY.problem.check_noise(float("nan"))
+
+
+def test_a_noise_range_declares_the_levels_and_names_them_in_the_message():
+    from comparisons.gbm import GBMProblem
+
+    problem = GBMProblem(window_mm=20, steps=2, n_res=10)
+    problem.check_noise(0.0)
+    problem.check_noise(1.0)
+    message = r"--noise 1.5: the label noise, a fraction of edge voxels, must be a finite number in \[0, 1\]"
+    with pytest.raises(ValueError, match=message):
+        problem.check_noise(1.5)
+    with pytest.raises(ValueError, match="--noise -1: the noise level must be a finite number >= 0"):
+        STUDY.problem.check_noise(-1.0)
+
+
+def test_a_problem_without_a_weak_form_says_so_where_one_is_asked():
+    from comparisons.singular import SingularProblem
+
+    with pytest.raises(NotImplementedError, match="singular declares no weak form"):
+        SingularProblem().weak_residual(None, {}, None)
+
+
+def test_problem_flags_set_one_field_each_and_a_bad_value_names_the_flags(capsys):
+    from comparisons import fisher_kpp
+
+    c = fisher_kpp.COMPARISON
+    preset = fisher_kpp.PRESETS["smoke"][0]()
+    p = c.parser()
+    assert "--truth" in p.format_help() and "--init" in p.format_help()
+    args = p.parse_args(["--init", "1.5,0.5"])
+    study = ProblemFlag.apply(c.flags, preset, args)
+    assert study.problem.init_theta == (1.5, 0.5)
+    assert study.problem.truth_theta == preset.problem.truth_theta  # unset: the preset's value
+    assert ProblemFlag.apply(c.flags, preset, p.parse_args([])) == preset
+    # the problem's check() runs on the result: a guess below the unknowns' lower bound is refused
+    with pytest.raises(ValueError, match="^--init: "):
+        ProblemFlag.apply(c.flags, preset, p.parse_args(["--init", "-1,1"]))
+    with pytest.raises(ValueError, match="^--truth/--init: "):
+        ProblemFlag.apply(c.flags, preset, p.parse_args(["--truth", "-1,1", "--init", "1,1"]))
+    # on the command line: one line, exit status 2, before any work
+    with pytest.raises(SystemExit) as exit_:
+        c.main(["--preset", "smoke", "--init", "-1,1", "--out", "/nonexistent/never-written"])
+    assert exit_.value.code == 2 and "--init: " in capsys.readouterr().err
