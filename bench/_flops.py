@@ -9,12 +9,32 @@ support ``autograd.grad`` over a graph with a leaf in it, which the autograd eng
 
 from __future__ import annotations
 
+import contextlib
 import os
-from collections.abc import Callable
+import sys
+from collections.abc import Callable, Iterator
 from typing import Any
 
 # the ops whose FLOPs the profiler counts as products; elementwise ops (also counted) are left out
 MATMULS = frozenset({"aten::mm", "aten::addmm", "aten::bmm", "aten::baddbmm"})
+
+
+@contextlib.contextmanager
+def _native_stderr_muted() -> Iterator[None]:
+    """File descriptor 2 to /dev/null for the block (the profiler's start and stop only).
+
+    kineto prints its USDT ``profiler_start`` and ``profiler_stop`` lines from C++ whatever its log
+    level; the measured step runs outside the block, so none of its messages is lost.
+    """
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "w") as null:
+            os.dup2(null.fileno(), 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
 
 
 def step_flops(fit: Callable[[Callable[[Any], None]], Any], step: int = 3) -> int:
@@ -27,7 +47,7 @@ def step_flops(fit: Callable[[Callable[[Any], None]], Any], step: int = 3) -> in
 
     # kineto (the profiler's back end) logs its GPU probe's failure on a CPU-only machine as an
     # ERROR line; its level is read when the profiler first starts (5: quiet below fatal; the
-    # USDT start/stop lines are printed regardless). CPU counts need none of its messages.
+    # USDT start/stop lines are printed regardless, and muted below). CPU counts need none of them.
     os.environ.setdefault("KINETO_LOG_LEVEL", "5")
     if step < 2:
         raise ValueError(f"step must be >= 2 (the profiler starts after step - 1), got {step}")
@@ -37,10 +57,12 @@ def step_flops(fit: Callable[[Callable[[Any], None]], Any], step: int = 3) -> in
     def callback(_: Any) -> None:
         seen[0] += 1
         if seen[0] == step - 1:
-            prof.__enter__()
+            with _native_stderr_muted():
+                prof.__enter__()
             recording[0] = True
         elif seen[0] == step:
-            prof.__exit__(None, None, None)
+            with _native_stderr_muted():
+                prof.__exit__(None, None, None)
             recording[0] = False
 
     try:

@@ -108,3 +108,22 @@ def test_batched_seeds_reports_the_flop_floor_of_batching():
     # the floor is two networks' FLOPs at the machine's rate, in units of one network's time
     assert r["floor_over_one"] == pytest.approx(2 * r["gflop_one"] / r["matmul_gflop_per_s"] / r["s_one"])
     assert r["max_rel_gradient_difference"] < 1e-4
+
+
+def test_counting_flops_prints_nothing_and_keeps_the_steps_own_messages(capfd):
+    import os
+
+    import torch
+
+    from bench._flops import call_flops
+
+    a = torch.randn(8, 8)
+
+    def step() -> None:
+        os.write(2, b"the step's own line\n")  # native stderr inside the profiled call is kept
+        _ = a @ a
+
+    assert call_flops(step) == 2 * 8**3
+    err = capfd.readouterr().err
+    assert "USDT" not in err and "profiler_start" not in err
+    assert "the step's own line" in err
