@@ -6,11 +6,8 @@ PyPI wheel needs before ``dolfinx``/``petsc4py`` can be imported.
 """
 
 from fem import _loader as _loader  # noqa: F401  (must run before any dolfinx import)
-from fem.boundary import CellQuality as CellQuality
 from fem.boundary import boundary_segments as boundary_segments
 from fem.boundary import boundary_triangles as boundary_triangles
-from fem.boundary import cell_quality as cell_quality
-from fem.boundary import check_cell_quality as check_cell_quality
 from fem.boundary import check_interior_nodes as check_interior_nodes
 from fem.evaluation import PointEvaluator as PointEvaluator
 from fem.evaluation import PointsOutsideError as PointsOutsideError
@@ -24,8 +21,8 @@ from fem.forward import solve_fisher_kpp as solve_fisher_kpp
 from fem.forward import solve_heat as solve_heat
 from fem.forward import solve_stationary as solve_stationary
 from fem.forward import solve_transient as solve_transient
-from fem.meshes import MeshData as MeshData
-from fem.meshes import MeshError as MeshError
+from fem.meshdata import MeshData as MeshData
+from fem.meshdata import MeshError as MeshError
 from fem.meshes import box as box
 from fem.meshes import covers_boundary as covers_boundary
 from fem.meshes import global_triangles as global_triangles
@@ -42,5 +39,8 @@ from fem.points import grid_points as grid_points
 from fem.points import quadrature_points as quadrature_points
 from fem.points import sample_boundary as sample_boundary
 from fem.points import sample_interior as sample_interior
+from fem.quality import CellQuality as CellQuality
+from fem.quality import cell_quality as cell_quality
+from fem.quality import check_cell_quality as check_cell_quality
 from fem.random_fields import EllipticRandomField as EllipticRandomField
 from fem.random_fields import GaussianRandomField as GaussianRandomField

@@ -10,7 +10,7 @@ as :class:`MeshError` on every rank, so that no rank is left waiting in a collec
 :func:`load_mesh` validates what it reads: on rank 0, before DOLFINx sees them, the raw arrays
 (an out-of-range vertex index sends DOLFINx's distribution to an invalid MPI rank, a NaN coordinate
 ends deep inside a solver); after distribution, the cells' quality and orientation
-(:func:`fem.boundary.check_cell_quality`).
+(:func:`fem.quality.check_cell_quality`).
 """
 
 from __future__ import annotations
@@ -18,9 +18,8 @@ from __future__ import annotations
 import re
 import xml.etree.ElementTree as ElementTree
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, cast
+from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -35,7 +34,10 @@ import dolfinx.io
 import dolfinx.io.gmsh
 from dolfinx import mesh as dmesh
 
+from fem.meshdata import MeshData as MeshData
+from fem.meshdata import MeshError as MeshError
 from fem.parallel import collective
+from fem.quality import check_cell_quality
 
 DOMAIN_TAG = 1
 BOUNDARY_TAG = 1
@@ -50,42 +52,6 @@ _MESHIO_CELLS = {
 }
 _MESHIO_FACETS = {"vertex": 0, "line": 1, "triangle": 2, "quad": 2}
 _EXAMPLES = 3  # offending points or cells named in a validation message
-
-
-class MeshError(ValueError):
-    """A mesh file could not be turned into a domain (the message names the file and the reason)."""
-
-
-@dataclass(frozen=True)
-class MeshData:
-    """A distributed mesh with its tags.
-
-    Attributes:
-        mesh: The DOLFINx mesh (geometric dimension = topological dimension for domains).
-        cell_tags: Cell markers (``None`` if the source had none).
-        facet_tags: Facet markers (``None`` if the source had none).
-        physical_groups: Name -> ``(dim, tag)``, e.g. ``{"boundary": (1, 1)}``.
-    """
-
-    mesh: dmesh.Mesh[np.float64]
-    cell_tags: dmesh.MeshTags | None
-    facet_tags: dmesh.MeshTags | None
-    physical_groups: dict[str, tuple[int, int]] = field(default_factory=dict)
-
-    @property
-    def comm(self) -> MPI.Comm:
-        """The mesh communicator."""
-        return cast(MPI.Comm, self.mesh.comm)  # dolfinx leaves Mesh.comm unannotated
-
-    @property
-    def gdim(self) -> int:
-        """Geometric dimension."""
-        return int(self.mesh.geometry.dim)
-
-    @property
-    def tdim(self) -> int:
-        """Topological dimension."""
-        return int(self.mesh.topology.dim)
 
 
 def _tag_all(msh: dmesh.Mesh[np.float64], name: str) -> MeshData:
@@ -215,7 +181,7 @@ def load_mesh(
     vertex index out of range (meshio route; gmsh rejects such files itself), no NaN or
     infinite coordinate (all routes; for DOLFINx XDMF the mesh grid's arrays are read once
     more on rank 0). The distributed mesh must then pass
-    :func:`fem.boundary.check_cell_quality`: no cell of quality below ``min_quality``
+    :func:`fem.quality.check_cell_quality`: no cell of quality below ``min_quality``
     (zero-area or sliver cells, non-convex quadrilaterals and hexahedra) and no folded,
     i.e. inverted, cell. Messages name the file and the first offending cells, numbered as in
     the file: the index among its cells of highest dimension, or the gmsh element tag.
@@ -228,8 +194,8 @@ def load_mesh(
         gdim: Geometric dimension; default: the topological dimension of the cells. A value
             different from the cells' dimension is an error (domains, not manifolds).
         validate: Run the checks above; ``False`` reads the mesh as it is (e.g. to inspect a
-            bad mesh with :func:`fem.boundary.cell_quality`).
-        min_quality: The quality threshold of :func:`fem.boundary.check_cell_quality`, in
+            bad mesh with :func:`fem.quality.cell_quality`).
+        min_quality: The quality threshold of :func:`fem.quality.check_cell_quality`, in
             ``[0, 1)`` (1: the ideal cell).
 
     Returns:
@@ -320,9 +286,7 @@ def _check_raw_arrays(path: Path, cells: np.ndarray, facets: Sequence[np.ndarray
 def _validate_cells(md: MeshData, path: Path, min_quality: float,
                     cell_label: Callable[[int], str] | None = None) -> None:
     """The collective quality and orientation check of a loaded mesh (``cell_label`` used on rank 0)."""
-    from fem.boundary import _check_cell_quality  # fem.boundary imports this module
-
-    _check_cell_quality(md, min_quality, source=f"mesh file {str(path)!r}", cell_label=cell_label)
+    check_cell_quality(md, min_quality, source=f"mesh file {str(path)!r}", cell_label=cell_label)
 
 
 # --------------------------------------------------------------------------- readers

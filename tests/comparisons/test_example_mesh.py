@@ -19,7 +19,8 @@ pytest.importorskip("gmsh")
 import torch  # noqa: E402
 from mpi4py import MPI  # noqa: E402
 
-from fem.boundary import boundary_segments, check_cell_quality  # noqa: E402
+from fem.boundary import boundary_segments  # noqa: E402
+from fem.quality import check_cell_quality  # noqa: E402
 from hybrid.geometry import DistanceFunction  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]

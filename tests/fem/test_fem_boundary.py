@@ -1,4 +1,4 @@
-"""Boundary segments/triangles and cell-quality checks (fem/boundary.py).
+"""Boundary segments/triangles (fem/boundary.py) and cell-quality checks (fem/quality.py).
 
 Also a script: ``mpirun -n 2 python tests/fem/test_fem_boundary.py DIR`` runs the parallel checks
 and writes the plate's boundary segments to ``DIR/segments.npy``.
@@ -16,7 +16,8 @@ meshio = pytest.importorskip("meshio")
 from fem_mpi_checks import HOLE, OUTER, R, write_plate_msh  # noqa: E402
 from mpi4py import MPI  # noqa: E402
 
-from fem.boundary import boundary_segments, boundary_triangles, cell_quality, check_cell_quality  # noqa: E402
+from fem.boundary import boundary_segments, boundary_triangles  # noqa: E402
+from fem.quality import cell_quality, check_cell_quality  # noqa: E402
 
 COMM = MPI.COMM_WORLD
 
