@@ -47,8 +47,8 @@ def run(preset: str = "default", methods: str = "bilo,pinn(w_dat=100),adjoint", 
 
     import hybrid
     from comparisons.fisher_kpp import PRESETS
-    from inverse.cli import parse_methods
     from inverse.method import RunOptions
+    from inverse.method_options import parse_methods
     from inverse.problem import Scalars
     from inverse.runner import run_study
 

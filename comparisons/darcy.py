@@ -56,7 +56,7 @@ from inverse import (
     Study,
     ThresholdAccuracy,
 )
-from inverse.cli import existing_file, int_tuple, non_negative_int, positive_float
+from inverse.arguments import existing_file, int_tuple, non_negative_int, positive_float
 from inverse.problem import AbstractInverseProblem
 
 LO, HI, THRESHOLD = 3.0, 12.0, 7.5

@@ -41,7 +41,7 @@ from hybrid.bilo import function_fidelity, gradient_agreement
 from hybrid.local_operator import HybridModel
 from inverse import BiLO, Discretisation, RunOptions, make_data
 from inverse.adjoint_bridge import data_misfit, function_gradient
-from inverse.cli import Parser, non_negative_int, positive_float, positive_int, user_errors
+from inverse.arguments import Parser, non_negative_int, positive_float, positive_int, user_errors
 from inverse.outputs import RunFolder, write_atomic
 
 # -

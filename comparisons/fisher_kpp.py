@@ -54,7 +54,7 @@ from inverse import (
     Study,
     TimeInterval,
 )
-from inverse.cli import float_tuple
+from inverse.arguments import float_tuple
 from inverse.problem import AbstractInverseProblem
 
 PARAMS = ("rD", "rrho")

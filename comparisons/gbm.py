@@ -54,7 +54,7 @@ from inverse import (
     Study,
     TimeInterval,
 )
-from inverse.cli import finite_float, float_tuple
+from inverse.arguments import finite_float, float_tuple
 from inverse.problem import AbstractInverseProblem
 
 NAMES = ("rD", "rrho", "th1", "th2")

@@ -46,7 +46,7 @@ import hybrid
 from comparisons.pdes import SingularForcing
 from comparisons.plots import plot_curves
 from inverse import Comparison, Discretisation, InverseResult, ProblemFlag, Scalars, Study
-from inverse.cli import positive_int
+from inverse.arguments import positive_int
 from inverse.datasets import ParameterGrid
 from inverse.problem import AbstractInverseProblem, Points, Theta
 

@@ -4,21 +4,18 @@
 [--noise SIGMA] [--seeds N] [--device cpu|cuda] [--dtype float32|float64] [--threads T]
 [--quiet]`` plus the flags the problem adds. One invocation is one noise level.
 
-``--methods`` names registered methods (``inverse.methods.METHODS``); the options in parentheses
-are the fields of that method's dataclass, converted to the field's type and range-checked by
-the method itself, so ``pinn(w_dat=-100)`` is refused before any work.
+``--methods`` names registered methods with their options (``inverse.method_options``); the
+argparse pieces are in ``inverse.arguments``.
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
-import math
-import re
 import sys
 import typing
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, final
 
@@ -26,229 +23,14 @@ import torch
 from mpi4py import MPI
 
 import hybrid
-from fem.parallel import collective, run_collectively
-from inverse.method import AbstractMethod, RunOptions, method_label
+from fem.parallel import run_collectively
+from inverse.arguments import Parser, non_negative_float, positive_int, user_errors
+from inverse.method import RunOptions
+from inverse.method_options import option_types, parse_methods
 from inverse.methods import METHODS
 from inverse.outputs import RunFolder
 from inverse.report import Report
-from inverse.runner import Plots, Study, configure, run_study
-
-
-class Parser(argparse.ArgumentParser):
-    """argparse under MPI: messages from rank 0 only; an error exits every rank alike (status 2).
-
-    Values such as ``--truth -1,2`` are read as values, not as unknown options.
-    """
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        # argparse takes "-1,2" for an option because only "-1" and "-.5" look like negative numbers
-        self._negative_number_matcher = re.compile(r"^-\.?\d[\d.eE+-]*(,-?\.?\d[\d.eE+-]*)*$")
-
-    def _print_message(self, message: str, file: Any = None) -> None:
-        if MPI.COMM_WORLD.rank == 0:
-            super()._print_message(message, file)
-
-    def exit(self, status: int = 0, message: str | None = None) -> typing.NoReturn:
-        """Print ``message`` (rank 0) and exit every rank with ``status``, without an MPI abort."""
-        if message:
-            self._print_message(message, sys.stderr)
-        raise collective(SystemExit(status))
-
-
-def user_errors(debug: bool) -> dict[type[BaseException], int]:
-    """Exception types printed as one line (exit status) by the command lines; none with ``--debug``."""
-    from hybrid.training import DivergenceError
-
-    return {} if debug else {ValueError: 2, OSError: 2, DivergenceError: 1}
-
-
-def split_top_level(text: str) -> list[str]:
-    """Split on the commas that are not inside parentheses (empty items dropped)."""
-    parts, depth, cur = [], 0, ""
-    for ch in text:
-        depth += (ch == "(") - (ch == ")")
-        if depth < 0:
-            raise ValueError(f"unbalanced parentheses in --methods {text!r}")
-        if ch == "," and depth == 0:
-            parts.append(cur)
-            cur = ""
-        else:
-            cur += ch
-    if depth != 0:
-        raise ValueError(f"unbalanced parentheses in --methods {text!r}")
-    parts.append(cur)
-    return [p for p in (s.strip() for s in parts) if p]
-
-
-def _option_types(cls: type[AbstractMethod]) -> dict[str, Any]:
-    hints = typing.get_type_hints(cls)
-    return {f.name: hints[f.name] for f in fields(cls) if f.name != "config"}  # type: ignore[arg-type]
-
-
-def _convert(text: str, hint: Any, where: str) -> Any:
-    """A command-line value as the option's type: float, int, bool, str or one of a Literal's strings."""
-    args = [a for a in typing.get_args(hint) if a is not type(None)] or [hint]
-    if len(args) == 1 and typing.get_origin(args[0]) is typing.Literal:  # Literal[...] | None
-        return _convert(text, args[0], where)
-    if typing.get_origin(hint) is typing.Literal:
-        if text not in args:
-            raise ValueError(f"{where}: expected one of {', '.join(map(str, args))}, got {text!r}")
-        return text
-    kind = args[0]
-    if kind is float:
-        try:
-            value = float(text)
-        except ValueError:
-            raise ValueError(f"{where}={text!r} is not a number") from None
-        if not math.isfinite(value):
-            raise ValueError(f"{where}={text!r} must be finite")
-        return value
-    if kind is int:
-        try:
-            return int(text)
-        except ValueError:
-            raise ValueError(f"{where}={text!r} is not an integer") from None
-    if kind is bool:
-        flag = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}.get(
-            text.lower())
-        if flag is None:
-            raise ValueError(f"{where}={text!r} is not true or false")
-        return flag
-    if kind is str:
-        return text
-    raise ValueError(f"{where} cannot be set from the command line")
-
-
-def parse_methods(
-    text: str, study: Study, registry: Mapping[str, Any] = METHODS
-) -> dict[str, AbstractMethod]:
-    """``--methods`` -> label -> configured method.
-
-    Raises:
-        ValueError: Unknown method or option, malformed or out-of-range value, a duplicate.
-    """
-    out: dict[str, AbstractMethod] = {}
-    for item in split_top_level(text):
-        name, _, inner = item.partition("(")
-        name = name.strip()
-        if inner and not inner.rstrip().endswith(")"):
-            raise ValueError(f"cannot parse method {item!r}; expected e.g. 'bilo' or 'pinn(w_dat=100)'")
-        if name not in registry:
-            raise ValueError(f"unknown method {name!r}; available: {', '.join(sorted(registry))}")
-        cls, fixed = registry[name]
-        types = {k: v for k, v in _option_types(cls).items() if k not in fixed}
-        options: dict[str, Any] = {}
-        for kv in split_top_level(inner.rstrip()[:-1] if inner else ""):
-            key, eq, val = (s.strip() for s in kv.partition("="))
-            if not eq:
-                raise ValueError(f"method option {kv!r} of {name!r} must be key=value")
-            if key not in types:
-                raise ValueError(
-                    f"method {name!r} has no option {key!r}; options: {', '.join(types) or 'none'}"
-                )
-            options[key] = _convert(val, types[key], f"option {key} of {name!r}")
-        label = method_label(name, options)
-        if label in out:
-            raise ValueError(f"--methods lists a method twice: {label}")
-        try:
-            out[label] = configure(study, name, options, registry)
-        except (TypeError, ValueError) as exc:
-            raise ValueError(f"{label}: {exc}") from None
-    if not out:
-        raise ValueError("--methods is empty")
-    return out
-
-
-def finite_float(text: str) -> float:
-    """argparse type: a finite number."""
-    try:
-        v = float(text)
-    except ValueError:
-        v = math.nan
-    if not math.isfinite(v):
-        raise argparse.ArgumentTypeError(f"expected a finite number, got {text!r}")
-    return v
-
-
-def non_negative_float(text: str) -> float:
-    """argparse type: a finite number >= 0."""
-    try:
-        v = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a finite number >= 0, got {text!r}") from None
-    if not math.isfinite(v) or v < 0:
-        raise argparse.ArgumentTypeError(f"expected a finite number >= 0, got {text!r}")
-    return v
-
-
-def positive_float(text: str) -> float:
-    """argparse type: a finite number > 0."""
-    try:
-        v = float(text)
-    except ValueError:
-        v = math.nan
-    if not math.isfinite(v) or v <= 0:
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
-    return v
-
-
-def positive_int(text: str) -> int:
-    """argparse type: an integer >= 1."""
-    try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {text!r}") from None
-    if v < 1:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {text!r}")
-    return v
-
-
-def non_negative_int(text: str) -> int:
-    """argparse type: an integer >= 0 (a seed)."""
-    try:
-        v = int(text)
-    except ValueError:
-        v = -1
-    if v < 0:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}")
-    return v
-
-
-def float_tuple(names: tuple[str, ...]) -> Callable[[str], tuple[float, ...]]:
-    """argparse type for ``a,b,...``: one finite float per name."""
-
-    def parse(text: str) -> tuple[float, ...]:
-        parts = text.split(",")
-        if len(parts) != len(names):
-            raise argparse.ArgumentTypeError(
-                f"expected {len(names)} comma-separated numbers {','.join(names)}, got {text!r}"
-            )
-        try:
-            values = tuple(float(p) for p in parts)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected numbers {','.join(names)}, got {text!r}") from None
-        if not all(math.isfinite(v) for v in values):
-            raise argparse.ArgumentTypeError(f"{','.join(names)} must be finite, got {text!r}")
-        return values
-
-    return parse
-
-
-def int_tuple(text: str) -> tuple[int, ...]:
-    """argparse type for ``1,2,...``: comma-separated integers (facet tags)."""
-    try:
-        return tuple(int(t) for t in text.split(","))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text!r}") from None
-
-
-def existing_file(text: str) -> str:
-    """argparse type: the path of an existing file."""
-    if not Path(text).is_file():
-        raise argparse.ArgumentTypeError(f"{text}: no such file")
-    return text
-
+from inverse.runner import Plots, Study, run_study
 
 _GAUSSIAN_NOISE = "standard deviation σ of the i.i.d. Gaussian noise added to the data"
 
@@ -336,7 +118,7 @@ class Comparison:
     def parser(self) -> argparse.ArgumentParser:
         """The argument parser (``--help`` lists the presets, the methods and their options)."""
         methods = "; ".join(
-            f"{n}({', '.join(k for k in _option_types(c) if k not in f)})" for n, (c, f) in METHODS.items()
+            f"{n}({', '.join(k for k in option_types(c) if k not in f)})" for n, (c, f) in METHODS.items()
         )
         p = Parser(
             prog=self.prog or f"python -m comparisons.{self.name}",

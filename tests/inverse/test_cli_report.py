@@ -11,7 +11,8 @@ pytest.importorskip("dolfinx")
 
 from comparisons import poisson  # noqa: E402
 from inverse import PINN, BiLO, ProblemFlag  # noqa: E402
-from inverse.cli import float_tuple, parse_methods, split_top_level  # noqa: E402
+from inverse.arguments import float_tuple  # noqa: E402
+from inverse.method_options import parse_methods, split_top_level  # noqa: E402
 from inverse.problem import Scalars  # noqa: E402
 from inverse.report import Report, summarize  # noqa: E402
 
