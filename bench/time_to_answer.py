@@ -49,8 +49,8 @@ def run(preset: str = "default", methods: str = "bilo,pinn(w_dat=100),adjoint", 
     from comparisons.fisher_kpp import PRESETS
     from inverse.method import RunOptions
     from inverse.method_options import parse_methods
-    from inverse.problem import Scalars
     from inverse.runner import run_study
+    from inverse.unknowns import Scalars
 
     hybrid.set_threads(None)
     study = dataclasses.replace(PRESETS[preset][0](), seeds=1)  # seed 0 only

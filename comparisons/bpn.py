@@ -41,7 +41,9 @@ import fem
 import hybrid
 from hybrid.bpn import BPNConfig, BPNFinetuneConfig
 from inverse import Comparison, Discretisation, InverseResult, Scalars, Study
-from inverse.problem import AbstractInverseProblem, Points, Theta
+from inverse.discretisation import Points
+from inverse.problem import AbstractInverseProblem
+from inverse.unknowns import Theta
 
 # -
 

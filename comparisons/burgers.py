@@ -60,7 +60,9 @@ from inverse import (
     Study,
     TimeInterval,
 )
-from inverse.problem import AbstractInverseProblem, Points, Theta
+from inverse.discretisation import Points
+from inverse.problem import AbstractInverseProblem
+from inverse.unknowns import Theta
 
 # -
 

@@ -12,6 +12,13 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
+from hybrid import SegmentationLikelihood  # noqa: E402
+from inverse import Discretisation, InverseResult  # noqa: E402
+from inverse.discretisation import SpaceTimeGrid  # noqa: E402
+from inverse.problem import AbstractInverseProblem  # noqa: E402
+
+Results = Mapping[str, InverseResult]
+
 
 def plot_trajectories(histories: dict[str, list[dict[str, Any]]], params: tuple[str, ...],
                       truth: tuple[float, ...], path: Path) -> Path:
@@ -146,8 +153,8 @@ def write_functions(functions: list[Any], out: Path, stem: str) -> list[Path]:
     return paths
 
 
-def field_outputs(problem: Any, disc: Any, results: dict[str, Any], out: Path, *, stem: str,
-                  limits: tuple[float, float], threshold: float) -> list[Path]:
+def field_outputs(problem: AbstractInverseProblem, disc: Discretisation, results: Results, out: Path, *,
+                  stem: str, limits: tuple[float, float], threshold: float) -> list[Path]:
     """The figure and ParaView files of a 2D field problem with data at the P1 nodes (seed 0).
 
     ``<stem>_fields.png`` (truth, guess, each method's a, its map > threshold and its error) and
@@ -171,6 +178,7 @@ def field_outputs(problem: Any, disc: Any, results: dict[str, Any], out: Path, *
     rows: list[tuple[str, Any, bool]] = [("truth", problem.truth, False),
                                          ("initial guess", problem.initial_guess, False)]
     for label, r in results.items():
+        assert r.field is not None  # a field problem's results
         a = r.field(x)
         u = r.u(x) if r.u is not None else problem.forward(disc, r.field, x)
         funcs += [nodal(f"a_{safe_name(label)}", a), nodal(f"u_{safe_name(label)}", u)]
@@ -196,7 +204,8 @@ def plot_curves(path: Path, x: np.ndarray, truth: np.ndarray, guess: np.ndarray,
     return path
 
 
-def plot_field_1d(problem: Any, disc: Any, results: dict[str, Any], out: Path, *, name: str) -> list[Path]:
+def plot_field_1d(problem: AbstractInverseProblem, disc: Discretisation, results: Results, out: Path, *,
+                  name: str) -> list[Path]:
     """``<name>.png`` (the inferred field per method, the truth, the guess) and ``u.png`` (u_NN − u_FEM).
 
     For a 1D field unknown: the curves at ``disc.x_field``; u_FEM is the FEM at each estimate.
@@ -228,14 +237,16 @@ def plot_field_1d(problem: Any, disc: Any, results: dict[str, Any], out: Path, *
     return [out / f"{name}.png", out / "u.png"]
 
 
-def plot_initial_condition(problem: Any, disc: Any, results: dict[str, Any], out: Path) -> list[Path]:
+def plot_initial_condition(problem: AbstractInverseProblem, disc: Discretisation, results: Results,
+                           out: Path) -> list[Path]:
     """``u0.png`` (each method's u0, the truth, the guess) and ``u_xt.png`` (u(x, t) pictures).
 
     For an unknown initial condition of a 1D transient problem whose ``disc.x_u`` is a
-    :class:`~inverse.problem.SpaceTimeGrid`: the pictures are the truth's reference solution and
+    :class:`~inverse.discretisation.SpaceTimeGrid`: the pictures are the truth's reference solution and
     each method's u (the network's, or the reference solve from its u0). Collective.
     """
     x, grid = disc.x_field, disc.x_u
+    assert x is not None and isinstance(grid, SpaceTimeGrid)
     fields = {"truth": problem.forward(disc, problem.truth, grid, truth=True)}
     curves = {}
     for label, r in results.items():
@@ -316,9 +327,9 @@ def plot_segmentations(images: np.ndarray, inside: np.ndarray,
     return path
 
 
-def segmentation_outputs(problem: Any, disc: Any, results: dict[str, Any], out: Path, *, images: np.ndarray,
-                         stem: str, context: tuple[np.ndarray, tuple[int, int, int]] | None = None
-                         ) -> list[Path]:
+def segmentation_outputs(problem: AbstractInverseProblem, disc: Discretisation, results: Results,
+                         out: Path, *, images: np.ndarray, stem: str,
+                         context: tuple[np.ndarray, tuple[int, int, int]] | None = None) -> list[Path]:
     """The truth's and each method's u(x, 1) (seed 0) as ParaView files and ``masks.png``. Collective.
 
     For a transient 2D problem with segmentation masks at t = 1 on the P1 nodes of a window
@@ -327,17 +338,19 @@ def segmentation_outputs(problem: Any, disc: Any, results: dict[str, Any], out: 
     import dolfinx
 
     from fem.points import dof_coordinates
-    from inverse.problem import SpaceTimeGrid
 
+    like, x_u = problem.likelihood(), disc.x_u
+    assert isinstance(like, SegmentationLikelihood) and isinstance(x_u, SpaceTimeGrid)
     V = dolfinx.fem.functionspace(disc.mesh.mesh, ("Lagrange", 1))
     nodes = SpaceTimeGrid(times=np.array([1.0]), space=dof_coordinates(V)[:, :2])
-    names = problem.likelihood().names
+    names = like.names
     rows = {"truth": (problem.theta_true(), None)} | {label: (r.theta, r.u) for label, r in results.items()}
     fields, functions = {}, []
     for label, (theta, u_of) in rows.items():
+        assert isinstance(theta, Mapping)  # named scalars
         ok = problem.inadmissible(theta, disc) is None
         values = {}
-        for key, pts in (("png", disc.x_u), ("nodes", nodes)):
+        for key, pts in (("png", x_u), ("nodes", nodes)):
             values[key] = (u_of(pts.points()) if u_of is not None else problem.forward(disc, theta, pts)
                            if ok else np.full(len(pts.space), np.nan))
         fields[label] = (values["png"], tuple(theta.get(n, np.nan) for n in names))

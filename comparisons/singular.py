@@ -48,7 +48,9 @@ from comparisons.plots import plot_curves
 from inverse import Comparison, Discretisation, InverseResult, ProblemFlag, Scalars, Study
 from inverse.arguments import positive_int
 from inverse.datasets import ParameterGrid
-from inverse.problem import AbstractInverseProblem, Points, Theta
+from inverse.discretisation import Points
+from inverse.problem import AbstractInverseProblem
+from inverse.unknowns import Theta
 
 # -
 

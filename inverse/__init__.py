@@ -21,6 +21,9 @@ from inverse.cli import ProblemFlag as ProblemFlag
 from inverse.datasets import ParameterGrid as ParameterGrid
 from inverse.datasets import PriorSamples as PriorSamples
 from inverse.datasets import operator_dataset as operator_dataset
+from inverse.discretisation import Discretisation as Discretisation
+from inverse.discretisation import SpaceTimeGrid as SpaceTimeGrid
+from inverse.discretisation import TimeInterval as TimeInterval
 from inverse.method import AbstractMethod as AbstractMethod
 from inverse.method import Cost as Cost
 from inverse.method import InverseData as InverseData
@@ -36,14 +39,11 @@ from inverse.metrics import RelativeSquaredError as RelativeSquaredError
 from inverse.metrics import ThresholdAccuracy as ThresholdAccuracy
 from inverse.problem import AbstractFieldMetric as AbstractFieldMetric
 from inverse.problem import AbstractInverseProblem as AbstractInverseProblem
-from inverse.problem import Discretisation as Discretisation
-from inverse.problem import Field as Field
-from inverse.problem import Scalars as Scalars
-from inverse.problem import SpaceTimeGrid as SpaceTimeGrid
-from inverse.problem import TimeInterval as TimeInterval
 from inverse.report import Report as Report
 from inverse.runner import Study as Study
 from inverse.runner import evaluate as evaluate
 from inverse.runner import make_data as make_data
 from inverse.runner import run_study as run_study
 from inverse.runner import solve as solve
+from inverse.unknowns import Field as Field
+from inverse.unknowns import Scalars as Scalars

@@ -4,10 +4,10 @@ The state equation is the problem's own weak residual F(u, θ; v) (one source fo
 reference, the validation solve and the adjoint) and the observation operator is
 ``fem.PointEvaluator(V, x).matrix()`` at the data points:
 
-* :func:`reduced_functional`: a stationary problem with a :class:`~inverse.problem.Field`,
+* :func:`reduced_functional`: a stationary problem with a :class:`~inverse.unknowns.Field`,
   whose coefficient space, map, bounds and regulariser it takes;
-* :func:`transient_functional`: a transient problem with :class:`~inverse.problem.Scalars`,
-  the discrete adjoint of its BDF2 steps, data on its :class:`~inverse.problem.SpaceTimeGrid`;
+* :func:`transient_functional`: a transient problem with :class:`~inverse.unknowns.Scalars`,
+  the discrete adjoint of its BDF2 steps, data on its :class:`~inverse.discretisation.SpaceTimeGrid`;
 * :func:`initial_condition_functional`: the same for an unknown initial condition u(x, 0).
 """
 
@@ -31,7 +31,9 @@ from petsc4py import PETSc
 import adjoint
 import fem
 from hybrid import FunctionGradient, SegmentationLikelihood
-from inverse.problem import AbstractInverseProblem, Discretisation, Field, Scalars, SpaceTimeGrid, as_points
+from inverse.discretisation import Discretisation, SpaceTimeGrid, as_points
+from inverse.problem import AbstractInverseProblem
+from inverse.unknowns import Field, Scalars
 
 
 @final

@@ -31,15 +31,9 @@ from fem import _loader as _loader  # noqa: F401  (before dolfinx)
 
 from mpi4py import MPI
 
-from inverse.problem import (
-    AbstractInverseProblem,
-    Discretisation,
-    Field,
-    FieldFunction,
-    Scalars,
-    SpaceTimeGrid,
-    as_points,
-)
+from inverse.discretisation import Discretisation, SpaceTimeGrid, as_points
+from inverse.problem import AbstractInverseProblem
+from inverse.unknowns import Field, FieldFunction, Scalars
 
 FORMAT_VERSION = 2  # 2: a field's draws are solved in the truth's element
 

@@ -19,7 +19,9 @@ from typing import Any, ClassVar, Literal, final
 import numpy as np
 
 from hybrid import Likelihood
-from inverse.problem import AbstractInverseProblem, Discretisation, FieldFunction
+from inverse.discretisation import Discretisation
+from inverse.problem import AbstractInverseProblem
+from inverse.unknowns import FieldFunction
 
 
 @final

@@ -2,8 +2,9 @@
 
 An inverse problem is a frozen dataclass that subclasses :class:`AbstractInverseProblem`. It
 declares the domain (a mesh factory), the weak residual F(u, θ; v) in UFL, the strong form for
-the networks (a ``hybrid.AbstractPDE``), the unknowns (:class:`Scalars` or :class:`Field`),
-the point sets of its discretisation, the truth, the initial guess and the noise seed. The FEM
+the networks (a ``hybrid.AbstractPDE``), the unknowns (``inverse.unknowns``: :class:`Scalars`
+or :class:`Field`), the point sets of its discretisation (``inverse.discretisation``), the
+truth, the initial guess and the noise seed. The FEM
 reference, the validation solve and the adjoint are all derived from the one weak residual;
 BiLO and the PINN use the strong form.
 """
@@ -13,9 +14,8 @@ from __future__ import annotations
 import abc
 import math
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any, Literal, final
+from typing import Any
 
 import numpy as np
 
@@ -29,221 +29,8 @@ from mpi4py import MPI
 
 import fem
 from hybrid import AbstractPDE, Likelihood
-
-FieldFunction = Callable[[np.ndarray], np.ndarray]
-"""A function of space: points (N, gdim) -> values (N,)."""
-
-Theta = Mapping[str, float] | FieldFunction
-"""An estimate of the unknowns: named scalar values, or a function of space."""
-
-
-@final
-@dataclass(frozen=True, kw_only=True)
-class Scalars:
-    """Named scalar unknowns θ with their truth, initial guess and admissible range.
-
-    Attributes:
-        names: Names, in the order of the strong form's ``param_names``.
-        truth: The values that generate the data.
-        init: The initial guess θ0 (pre-training point of BiLO and the PINN).
-        lower: Strict lower bounds (None: unbounded); an estimate outside gets no FEM solve.
-    """
-
-    names: tuple[str, ...]
-    truth: tuple[float, ...]
-    init: tuple[float, ...]
-    lower: tuple[float | None, ...] = ()
-
-    def __post_init__(self) -> None:
-        n = len(self.names)
-        if not n or len(self.truth) != n or len(self.init) != n or len(self.lower) not in (0, n):
-            raise ValueError(
-                f"Scalars: names, truth, init (and lower) need one entry per unknown, got "
-                f"{self.names}, {self.truth}, {self.init}, {self.lower}"
-            )
-        for what, values in (("truth", self.truth), ("initial guess", self.init)):
-            message = self.inadmissible(dict(zip(self.names, values, strict=True)))
-            if message:
-                raise ValueError(f"{what}: {message}")
-
-    def inadmissible(self, theta: Mapping[str, float]) -> str | None:
-        """Why θ cannot be solved for (non-finite or below a bound), or None."""
-        for i, name in enumerate(self.names):
-            value = float(theta[name])
-            bound = self.lower[i] if self.lower else None
-            if not math.isfinite(value):
-                return f"{name} = {value} is not finite"
-            if bound is not None and not value > bound:
-                return f"{name} must be > {bound:g}, got {value:g}"
-        return None
-
-
-@final
-@dataclass(frozen=True, kw_only=True)
-class Field:
-    """An unknown coefficient function, with how each family of methods represents it.
-
-    The networks' representation (f_V and its transform) is the strong form's
-    ``function_transform``; the adjoint's is below.
-
-    Attributes:
-        name: The function's name (the strong form's single ``param_names`` entry).
-        regularizer: The regulariser every method uses: H1 seminorm or total variation.
-        tv_eps: Smoothing of the adjoint's TV term.
-        space: The adjoint's coefficient space.
-        adjoint_map: The adjoint's parameterisation a = g(m): identity (with ``bounds`` as
-            TAO bounds) or a sigmoid onto ``bounds``.
-        bounds: (lo, hi) of the coefficient, or None.
-        fixed_on_boundary: The adjoint keeps m at its initial value on the boundary.
-        truth_element: The element the truth is interpolated into for the FEM solve (e.g.
-            ``("DG", 0)`` for a discontinuous truth); None: the state space.
-        positive: An estimate must be > 0 everywhere to be solved for.
-        role: ``"coefficient"``: a coefficient of the weak residual. ``"initial_condition"``:
-            u(x, 0) of a transient problem (the weak residual does not see it; the adjoint
-            controls u⁰).
-    """
-
-    name: str
-    regularizer: Literal["h1", "tv"]
-    tv_eps: float = 1e-2
-    space: Literal["P1", "DG0"] = "P1"
-    adjoint_map: Literal["identity", "sigmoid"] = "identity"
-    bounds: tuple[float, float] | None = None
-    fixed_on_boundary: bool = False
-    truth_element: tuple[str, int] | None = None
-    positive: bool = True
-    role: Literal["coefficient", "initial_condition"] = "coefficient"
-
-    def __post_init__(self) -> None:
-        if self.role not in ("coefficient", "initial_condition"):
-            raise ValueError(f"Field {self.name!r}: role must be 'coefficient' or 'initial_condition', "
-                             f"got {self.role!r}")
-        if self.adjoint_map == "sigmoid" and self.bounds is None:
-            raise ValueError(f"Field {self.name!r}: a sigmoid map needs bounds=(lo, hi)")
-        if self.bounds is not None and not self.bounds[0] < self.bounds[1]:
-            raise ValueError(f"Field {self.name!r}: bounds must be (lo, hi) with lo < hi, got {self.bounds}")
-
-
-@final
-@dataclass(frozen=True, kw_only=True, eq=False)
-class SpaceTimeGrid:
-    """A tensor grid of times × spatial points; as network inputs the rows are (t, x), t slow.
-
-    Attributes:
-        times: (nt,) times.
-        space: (nx, gdim) spatial points.
-    """
-
-    times: np.ndarray
-    space: np.ndarray
-
-    def points(self) -> np.ndarray:
-        """The (nt·nx, 1 + gdim) network inputs, t first, x fastest."""
-        nt, nx = len(self.times), len(self.space)
-        t = np.repeat(np.asarray(self.times, dtype=np.float64), nx)[:, None]
-        return np.hstack([t, np.tile(np.asarray(self.space, dtype=np.float64), (nt, 1))])
-
-
-Points = np.ndarray | SpaceTimeGrid
-
-
-def as_points(points: Points) -> np.ndarray:
-    """Network inputs (N, d) of a point set."""
-    return points.points() if isinstance(points, SpaceTimeGrid) else np.asarray(points, dtype=np.float64)
-
-
-@final
-@dataclass(frozen=True, kw_only=True)
-class TimeInterval:
-    """The time axis of a transient problem, solved with BDF2 (first step backward Euler).
-
-    Attributes:
-        t_end: Final time (from t = 0).
-        steps: Uniform time steps of the FEM solve.
-    """
-
-    t_end: float
-    steps: int
-
-
-@final
-@dataclass(frozen=True, kw_only=True, eq=False)
-class Discretisation:
-    """A problem's mesh and point sets on one communicator (built once per run).
-
-    Attributes:
-        comm: The communicator.
-        mesh: The FEM mesh of the reference and validation solves.
-        x_res: This rank's collocation points (N, d) for the networks.
-        x_dat: This rank's observation points.
-        x_ref: This rank's points of the pre-training reference u_FEM(θ0).
-        x_u, w_u: Points and quadrature weights of the state error ``u_rel_l2``.
-        x_field, w_field: Points (N, gdim) and weights of the field error (field unknowns).
-        x_reg: Points (N, gdim) where the networks evaluate the field's regulariser (None: the
-            residual points), e.g. finer than those, so that a steep f_V cannot hide between them.
-        distributed: Each rank holds its own points (data-parallel networks); otherwise every
-            rank holds all of them (a small problem, solved redundantly).
-        dirichlet_tags: Facet tags of u = 0 (None: the whole boundary).
-        pde: The strong form on this mesh, when it depends on it (e.g. a boundary factor from the
-            mesh's distance function); None: the problem's ``pde``.
-        extra: Whatever else the problem's own plots or metrics need.
-    """
-
-    comm: MPI.Comm
-    mesh: fem.MeshData
-    x_res: np.ndarray
-    x_dat: Points
-    x_ref: Points
-    x_u: Points
-    w_u: np.ndarray
-    x_field: np.ndarray | None = None
-    w_field: np.ndarray | None = None
-    x_reg: np.ndarray | None = None
-    distributed: bool = False
-    dirichlet_tags: tuple[int, ...] | None = None
-    pde: AbstractPDE | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
-
-    @classmethod
-    def at_nodes(
-        cls,
-        comm: MPI.Comm,
-        mesh: fem.MeshData,
-        *,
-        dirichlet_tags: tuple[int, ...] | None = None,
-        quadrature_degree: int = 4,
-        pde: AbstractPDE | None = None,
-    ) -> Discretisation:
-        """Data and the state error at this rank's P1 nodes, residual at those off Γ_D.
-
-        The common set-up of a stationary problem on a user's mesh (data-parallel). Γ_D's
-        nodes carry no residual: a network imposes u there exactly through a distance
-        function, which has a kink on Γ_D. Field errors use the mesh's quadrature
-        (``quadrature_degree``); ``extra["V"]`` is the P1 space.
-        """
-        V = dolfinx.fem.functionspace(mesh.mesh, ("Lagrange", 1))
-        x = fem.dof_coordinates(V)
-        facets = fem.locate_boundary_facets(mesh, dirichlet_tags)
-        fem.check_interior_nodes(mesh, facets, dirichlet_tags)  # else no unknown: KSP fails obscurely
-        dofs = dolfinx.fem.locate_dofs_topological(V, mesh.tdim - 1, facets)
-        interior = np.ones(len(x), dtype=bool)
-        interior[dofs[dofs < len(x)]] = False
-        x_quad, w_quad = fem.quadrature_points(mesh, quadrature_degree)
-        return cls(comm=comm, mesh=mesh, x_res=x[interior], x_dat=x, x_ref=x, x_u=x,
-                   w_u=fem.lumped_mass_weights(V), x_field=x_quad, w_field=w_quad, distributed=True,
-                   dirichlet_tags=dirichlet_tags, pde=pde, extra={"V": V})
-
-    @property
-    def metric_comm(self) -> MPI.Comm | None:
-        """The communicator to sum metrics over (None when every rank holds every point)."""
-        return self.comm if self.distributed else None
-
-    def global_mean(self, values: np.ndarray) -> float:
-        """Mean over the points of all ranks (each point counted once)."""
-        c = self.metric_comm
-        if c is None:
-            return float(np.mean(values))
-        return float(c.allreduce(float(np.sum(values))) / c.allreduce(int(values.size)))
+from inverse.discretisation import Discretisation, Points, SpaceTimeGrid, TimeInterval, as_points
+from inverse.unknowns import Field, Scalars, Theta
 
 
 class AbstractFieldMetric(abc.ABC):

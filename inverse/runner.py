@@ -28,10 +28,12 @@ import numpy as np
 from fem.metrics import relative_l2_error
 from fem.parallel import print0
 from hybrid import SegmentationLikelihood
+from inverse.discretisation import Discretisation, as_points
 from inverse.method import AbstractMethod, InverseData, InverseResult, RunOptions
 from inverse.outputs import RunFolder, write_histories
-from inverse.problem import AbstractInverseProblem, Discretisation, Field, Theta, as_points
+from inverse.problem import AbstractInverseProblem
 from inverse.report import Report
+from inverse.unknowns import Field, Theta
 
 Plots = Callable[[AbstractInverseProblem, Discretisation, dict[str, InverseResult], Path], list[Path]]
 """``plots(problem, disc, results of seed 0, out) -> written paths``; called on every rank."""

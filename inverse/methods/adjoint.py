@@ -28,7 +28,8 @@ from inverse.adjoint_bridge import (
     transient_functional,
 )
 from inverse.method import AbstractMethod, Cost, InverseData, InverseResult, RunOptions, Timer, non_negative
-from inverse.problem import AbstractInverseProblem, Field, FieldFunction, Scalars
+from inverse.problem import AbstractInverseProblem
+from inverse.unknowns import Field, FieldFunction, Scalars
 
 
 @final

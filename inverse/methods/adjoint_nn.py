@@ -20,7 +20,8 @@ import hybrid
 from inverse.adjoint_bridge import data_misfit, function_gradient
 from inverse.method import AbstractMethod, Cost, InverseData, InverseResult, RunOptions, Timer, positive
 from inverse.methods.networks import function_network
-from inverse.problem import AbstractInverseProblem, Field
+from inverse.problem import AbstractInverseProblem
+from inverse.unknowns import Field
 
 
 @final

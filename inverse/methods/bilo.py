@@ -25,7 +25,8 @@ from inverse.methods.networks import (
     shared_pretraining,
     strong_form,
 )
-from inverse.problem import AbstractInverseProblem, Field, Scalars
+from inverse.problem import AbstractInverseProblem
+from inverse.unknowns import Field, Scalars
 
 
 @final

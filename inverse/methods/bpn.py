@@ -17,7 +17,8 @@ from inverse.methods.networks import (
     shared_pretraining,
     strong_form,
 )
-from inverse.problem import AbstractInverseProblem, Field
+from inverse.problem import AbstractInverseProblem
+from inverse.unknowns import Field
 
 
 @final

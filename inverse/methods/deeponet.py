@@ -19,10 +19,12 @@ import torch
 import hybrid
 from hybrid.operator_training import invert_scalars
 from inverse.datasets import ParameterGrid
+from inverse.discretisation import as_points
 from inverse.method import AbstractMethod, Cost, InverseData, InverseResult, RunOptions, Timer
 from inverse.methods.networks import point_process, strong_form
 from inverse.methods.operator_data import costs, dataset_note, dataset_with_progress, torch_device
-from inverse.problem import AbstractInverseProblem, Field, Scalars, as_points
+from inverse.problem import AbstractInverseProblem
+from inverse.unknowns import Field, Scalars
 
 
 @final

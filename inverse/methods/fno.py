@@ -27,10 +27,12 @@ from scipy.interpolate import RegularGridInterpolator
 from hybrid import Likelihood, PointProcessLikelihood
 from hybrid.fno import FNOConfig, GridFNO, grid_points, invert_fno, invert_fno_scalars, train_fno
 from inverse.datasets import ParameterGrid
+from inverse.discretisation import as_points
 from inverse.method import AbstractMethod, Cost, InverseData, InverseResult, RunOptions, Timer
 from inverse.methods.networks import point_process, strong_form
 from inverse.methods.operator_data import costs, dataset_note, dataset_with_progress, torch_device
-from inverse.problem import AbstractInverseProblem, Field, FieldFunction, Scalars, as_points
+from inverse.problem import AbstractInverseProblem
+from inverse.unknowns import Field, FieldFunction, Scalars
 
 
 def bounding_box(disc_mesh: object, comm: MPI.Comm, gdim: int) -> tuple[np.ndarray, np.ndarray]:

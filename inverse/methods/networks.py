@@ -22,8 +22,10 @@ from hybrid import (
     RegularizerConfig,
 )
 from hybrid.checkpoint import digest
+from inverse.discretisation import as_points
 from inverse.method import Cost, InverseData, InverseResult, RunOptions
-from inverse.problem import AbstractInverseProblem, Field, as_points
+from inverse.problem import AbstractInverseProblem
+from inverse.unknowns import Field
 
 
 def fit_arguments(problem: AbstractInverseProblem, data: InverseData, options: RunOptions,

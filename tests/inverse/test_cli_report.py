@@ -13,8 +13,8 @@ from comparisons import poisson  # noqa: E402
 from inverse import PINN, BiLO, ProblemFlag  # noqa: E402
 from inverse.arguments import float_tuple  # noqa: E402
 from inverse.method_options import parse_methods, split_top_level  # noqa: E402
-from inverse.problem import Scalars  # noqa: E402
 from inverse.report import Report, summarize  # noqa: E402
+from inverse.unknowns import Scalars  # noqa: E402
 
 STUDY = poisson.PRESETS["smoke"][0]()
 
