@@ -49,59 +49,40 @@ def user_errors(debug: bool) -> dict[type[BaseException], int]:
     return {} if debug else {ValueError: 2, OSError: 2, DivergenceError: 1}
 
 
+def _number(text: str, kind: type[float] | type[int], ok: Callable[[float], bool], expected: str) -> Any:
+    """``kind(text)`` when it parses, is finite and ``ok``; else argparse's error ``expected ...``."""
+    try:
+        value = kind(text)
+    except ValueError:
+        value = None
+    if value is None or not math.isfinite(value) or not ok(value):
+        raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}")
+    return value
+
+
 def finite_float(text: str) -> float:
     """argparse type: a finite number."""
-    try:
-        v = float(text)
-    except ValueError:
-        v = math.nan
-    if not math.isfinite(v):
-        raise argparse.ArgumentTypeError(f"expected a finite number, got {text!r}")
-    return v
+    return float(_number(text, float, lambda v: True, "a finite number"))
 
 
 def non_negative_float(text: str) -> float:
     """argparse type: a finite number >= 0."""
-    try:
-        v = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a finite number >= 0, got {text!r}") from None
-    if not math.isfinite(v) or v < 0:
-        raise argparse.ArgumentTypeError(f"expected a finite number >= 0, got {text!r}")
-    return v
+    return float(_number(text, float, lambda v: v >= 0, "a finite number >= 0"))
 
 
 def positive_float(text: str) -> float:
     """argparse type: a finite number > 0."""
-    try:
-        v = float(text)
-    except ValueError:
-        v = math.nan
-    if not math.isfinite(v) or v <= 0:
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
-    return v
+    return float(_number(text, float, lambda v: v > 0, "a positive number"))
 
 
 def positive_int(text: str) -> int:
     """argparse type: an integer >= 1."""
-    try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {text!r}") from None
-    if v < 1:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {text!r}")
-    return v
+    return int(_number(text, int, lambda v: v >= 1, "an integer >= 1"))
 
 
 def non_negative_int(text: str) -> int:
     """argparse type: an integer >= 0 (a seed)."""
-    try:
-        v = int(text)
-    except ValueError:
-        v = -1
-    if v < 0:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}")
-    return v
+    return int(_number(text, int, lambda v: v >= 0, "an integer >= 0"))
 
 
 def float_tuple(names: tuple[str, ...]) -> Callable[[str], tuple[float, ...]]:
