@@ -18,6 +18,6 @@ RUN=(.venv/bin/mpirun -n 2 .venv/bin/python -m comparisons.darcy --preset defaul
 { echo; echo "## Per seed (\`python docs/results/training_table.py\`; the 5,000-step rows are the runs of darcy_laws_default_extra.md and darcy_se025_schedule.md)"
   echo; .venv/bin/python docs/results/training_table.py results/darcy-se025-default-extra results/darcy-se025-default-long \
     results/darcy-se025-default-amsgrad results/darcy-se025-default-long-amsgrad
-  echo; echo "## Fine-tuning residual and data loss by quarter of the run (\`python docs/results/quarters.py\`)"
-  echo; .venv/bin/python docs/results/quarters.py results/darcy-se025-default-long results/darcy-se025-default-long-amsgrad
+  echo; echo "## Fine-tuning residual and data loss by quarter of the run (\`python docs/results/training_table.py --quarters\`)"
+  echo; .venv/bin/python docs/results/training_table.py --quarters results/darcy-se025-default-long results/darcy-se025-default-long-amsgrad
   echo; cat docs/results/darcy_se025_long_reading.txt; } >> docs/results/darcy_se025_long.md
