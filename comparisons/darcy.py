@@ -43,8 +43,8 @@ from mpi4py import MPI
 
 import fem
 import hybrid
+from comparisons.mesh_plots import field_outputs
 from comparisons.pdes import DarcyPDE
-from comparisons.plots import field_outputs
 from hybrid.geometry import DistanceFunction
 from inverse import (
     AdjointConfig,

@@ -23,9 +23,7 @@
 # voxels; label noise (`--noise`) flips that fraction of each mask's edge voxels (seeded). Upper
 # loss (paper): Σ_k Σ_j (σ(20(u_j − th_k)) − m_kj)² / Σ_j m_kj², the thresholds trained by the
 # upper level only. The adjoint (TAO) minimises the same loss of the FEM state; its gradient is one
-# backward sweep with ∂L/∂u as the source (`adjoint.ObservedLossFunctional`).
-#
-# Run `python -m comparisons.gbm --help`.
+# backward sweep with ∂L/∂u as the source (`adjoint.ObservedLossFunctional`). Options: `--help`.
 
 # +
 from __future__ import annotations
@@ -40,8 +38,8 @@ from mpi4py import MPI
 
 import fem
 import hybrid
+from comparisons.mesh_plots import segmentation_outputs
 from comparisons.pdes import TissueFisherKPP
-from comparisons.plots import segmentation_outputs
 from fem.atlas import flip_near_edges, image_function, mni152_slice, tissue_images, window_images
 from inverse import (
     AdjointConfig,
@@ -163,8 +161,10 @@ class GBMProblem(AbstractInverseProblem):
         return disc, self.likelihood().labels(np.stack(masks))
 
     def check(self) -> None:
-        """The slice exists and the seed is in brain tissue on it."""
-        _ = self.images
+        """The slice exists and the seed (the window's centre) is in brain tissue on it."""
+        if self.images[3][self.window_mm // 2, self.window_mm // 2] < 0.5:
+            raise ValueError(f"the seed is not in brain tissue at {self.center_mm} mm on slice z = "
+                             f"{self.z_mm:g} mm")
 
     def sample_prior(self, rng: np.random.Generator) -> dict[str, float]:
         """rD, rρ uniform on [0.5, 2], th1 on [0.2, 0.4], th2 on [0.5, 0.7]."""
