@@ -23,6 +23,7 @@ QUICK_ARGS = {
     "threads": ["--methods", "bilo"],
     "time_to_answer": ["--preset", "smoke", "--methods", "bilo,adjoint"],
     "batched_seeds": ["--steps", "2"],
+    "compiled_step": ["--steps", "2", "--width", "8", "--grid", "5"],
     "allocator": ["--rounds", "1", "--steps", "5"],
 }
 

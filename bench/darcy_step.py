@@ -6,7 +6,8 @@ on the 51×51 grid of the unit square (2,601 points, the paper's size), split ac
 data values do not matter for timing. One invocation measures BiLO and the PINN with both
 derivative modes side by side, alternating rounds (median per-step time after a warm-up):
 ``autograd`` (nested backward passes through u's and f_V's graphs: the engine before the jets)
-and ``jet`` (forward tangents through f_V's jet and the local operator; the default). ``run()``
+and ``jet`` (forward tangents through f_V's jet and the local operator; the default), and on
+1 rank also ``compiled`` (the jets under ``torch.compile``, ``derivatives="compiled"``). ``run()``
 launches the 1-rank measurement (threads by the policy, ``hybrid.set_threads``: all cores), the
 1-rank × 1-thread and the 2-rank × 1-thread measurements for the same *global* point count, and
 the peak memory of each method in a fresh process, and the matmul FLOPs of one step of each
@@ -111,7 +112,7 @@ def run(steps: int = 30, warmup: int = 5, out: str | Path = "results/bench", rou
     """1 rank (both modes), memory per method (fresh processes), 2 ranks (jets); write and return the JSON."""
     me = [sys.executable, "-m", "bench.darcy_step"]
     args = ["--measure", "--steps", str(steps), "--warmup", str(warmup), "--rounds", str(rounds)]
-    one = _json_line([*me, *args])
+    one = _json_line([*me, *args, "--modes", "autograd,jet,compiled"])
     serial = _json_line([*me, *args, "--modes", "jet", "--threads", "1"])
     two = _json_line([str(Path(sys.executable).with_name("mpirun")), "-n", "2", *me, *args, "--modes", "jet"])
     s: dict[str, Any] = {"benchmark": NAME, "runs": [one, serial, two]}
@@ -120,6 +121,8 @@ def run(steps: int = 30, warmup: int = 5, out: str | Path = "results/bench", rou
     s["bilo_jet_over_autograd"] = one["bilo_jet_s_per_step"] / one["bilo_autograd_s_per_step"]
     s["bilo_pinn_ratio_jet"] = one["bilo_jet_s_per_step"] / one["pinn_jet_s_per_step"]
     s["bilo_pinn_ratio_autograd"] = one["bilo_autograd_s_per_step"] / one["pinn_autograd_s_per_step"]
+    s["bilo_compiled_over_autograd"] = one["bilo_compiled_s_per_step"] / one["bilo_autograd_s_per_step"]
+    s["bilo_pinn_ratio_compiled"] = one["bilo_compiled_s_per_step"] / one["pinn_compiled_s_per_step"]
     # Strong scaling at one core per rank: 1 rank × 1 thread against 2 ranks × 1 thread.
     s["bilo_parallel_efficiency"] = serial["bilo_jet_s_per_step"] / (2 * two["bilo_jet_s_per_step"])
     s["pinn_parallel_efficiency"] = serial["pinn_jet_s_per_step"] / (2 * two["pinn_jet_s_per_step"])
@@ -145,7 +148,7 @@ def summary(s: dict[str, Any]) -> str:
     one = s["runs"][0]
     lines = [f"{NAME}: Darcy, {one['points']} points, s/step (median), BiLO / PINN"]
     for r in s["runs"]:
-        for mode in ("autograd", "jet"):
+        for mode in ("autograd", "jet", "compiled"):
             if f"bilo_{mode}_s_per_step" in r:
                 b, p = r[f"bilo_{mode}_s_per_step"], r[f"pinn_{mode}_s_per_step"]
                 lines.append(f"  {r['ranks']} rank(s) × {r['threads']} thread(s), {mode:8s}: "
@@ -153,6 +156,11 @@ def summary(s: dict[str, Any]) -> str:
     lines.append(f"  BiLO jet / autograd {s['bilo_jet_over_autograd']:.2f} (target ≤ 0.5); BiLO/PINN "
                  f"{s['bilo_pinn_ratio_jet']:.2f} with jets (≤ 1.8), "
                  f"{s['bilo_pinn_ratio_autograd']:.2f} without")
+    if "bilo_compiled_over_autograd" in s:
+        lines.append("  jets under torch.compile: BiLO compiled / autograd "
+                     f"{s['bilo_compiled_over_autograd']:.2f}, "
+                     f"BiLO/PINN {s['bilo_pinn_ratio_compiled']:.2f} (the first step compiles, outside "
+                     "the timed steps)")
     lines.append(f"  parallel efficiency 1→2 ranks, 1 core each: BiLO {s['bilo_parallel_efficiency']:.2f} "
                  f"(≥ 0.8), PINN {s['pinn_parallel_efficiency']:.2f}; on the same 2 cores, "
                  f"1 rank × 2 threads takes {s['bilo_threads_over_ranks']:.2f}× the time of 2 ranks × "

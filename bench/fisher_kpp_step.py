@@ -7,7 +7,9 @@ callback timestamps each step; the median over all timed steps is reported). Pea
 the ``ru_maxrss`` growth of a fresh subprocess per method during a short fit. The matmul FLOPs of
 one step of each (``bench._flops``: every forward and backward pass the step runs)
 give the ratio the measured one is read against: the exact residual-gradient by reverse over
-reverse costs BiLO twice the PINN's matmuls, not the naive 1 + n_θ.
+reverse costs BiLO twice the PINN's matmuls, not the naive 1 + n_θ. ``--modes jet,autograd,compiled``
+adds the jets under ``torch.compile`` (``derivatives="compiled"``; no peak memory: the compiler's
+own would dominate it).
 
 Run: ``python -m bench.fisher_kpp_step`` (or ``python -m bench`` for every benchmark).
 """
@@ -112,7 +114,7 @@ def run(*, steps: int = 60, warmup: int = 10, rounds: int = 2, threads: int = 2,
         b, p = (float(np.median(times[f"{n}/{mode}"])) for n in ("bilo", "pinn"))
         entry: dict[str, Any] = {"bilo_s_per_step": b, "pinn_s_per_step": p, "ratio": b / p,
                                  "bilo_steps_timed": len(times[f"bilo/{mode}"])}
-        if memory:
+        if memory and mode != "compiled":  # a compiled run's peak RSS would count the compiler itself
             entry["bilo_peak_mb"] = _memory_in_subprocess("bilo", mode, threads)
             entry["pinn_peak_mb"] = _memory_in_subprocess("pinn", mode, threads)
         result["modes"][mode] = entry
@@ -127,6 +129,12 @@ def run(*, steps: int = 60, warmup: int = 10, rounds: int = 2, threads: int = 2,
     if "bilo_peak_mb" in best:
         result["memory_ratio"] = best["bilo_peak_mb"] / best["pinn_peak_mb"]
         result["targets"]["memory_ratio<=2.5"] = result["memory_ratio"] <= 2.5
+    if "compiled" in modes and modes[0] != "compiled":
+        c = result["modes"]["compiled"]
+        # torch.compile's BiLO step against the eager jets' of the same run (the issue's "today's")
+        result["compiled_over_eager"] = c["bilo_s_per_step"] / best["bilo_s_per_step"]
+        result["targets"]["compiled ratio<=2.0"] = c["ratio"] <= 2.0
+        result["targets"]["compiled BiLO step<=0.6x eager"] = result["compiled_over_eager"] <= 0.6
     return result
 
 
@@ -144,6 +152,10 @@ def summary(result: dict[str, Any]) -> str:
         lines.append(f"  matmul GFLOP per step: BiLO {g['bilo']:.2f}, PINN {g['pinn']:.2f}, ratio "
                      f"{result['flop_ratio']:.2f} (the naive ratio is {result['naive_flop_ratio']}, "
                      "1 + n_θ tangent channels)")
+    if "compiled_over_eager" in result:
+        lines.append(f"  compiled BiLO step / {next(iter(result['modes']))} BiLO step: "
+                     f"{result['compiled_over_eager']:.2f} (torch.compile; its first step compiles, "
+                     "outside the timed steps)")
     for k, v in result.get("targets", {}).items():
         lines.append(f"  target {k}: {'met' if v else 'NOT met'}")
     return "\n".join(lines)
@@ -156,7 +168,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any] | None:
     ap.add_argument("--warmup", type=int, default=10)
     ap.add_argument("--rounds", type=int, default=2)
     ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--modes", default="jet,autograd")
+    ap.add_argument("--modes", default="jet,autograd",
+                    help="derivative modes, comma-separated: jet, autograd, compiled (default jet,autograd)")
     ap.add_argument("--no-memory", action="store_true")
     ap.add_argument("--out", default="results/bench")
     ap.add_argument("--memory", choices=["bilo", "pinn"], help=argparse.SUPPRESS)

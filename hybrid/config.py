@@ -11,9 +11,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-Derivatives = Literal["auto", "autograd", "jet"]
+Derivatives = Literal["auto", "autograd", "jet", "compiled"]
 """How input derivatives are computed: ``"jet"`` (forward tangent propagation, for an
-``AbstractJetPDE``), ``"autograd"`` (nested backward passes), ``"auto"`` (jet when possible)."""
+``AbstractJetPDE``), ``"autograd"`` (nested backward passes), ``"auto"`` (jet when possible),
+``"compiled"`` (the jets, with the residual and its θ-gradient compiled by ``torch.compile``:
+a C++ compiler at run time, a first step some seconds to a minute longer, then faster steps;
+see ``hybrid.compiled``)."""
 
 
 @dataclass(frozen=True, kw_only=True)

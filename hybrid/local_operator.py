@@ -7,6 +7,7 @@ from typing import final
 import torch
 from torch import Tensor, nn
 
+from .compiled import compiled, jet_residual
 from .config import Derivatives, FunctionNetworkConfig, NetworkConfig
 from .jets import (
     AbstractFunctionJetPDE,
@@ -16,7 +17,6 @@ from .jets import (
     coefficient_jet,
     detached,
     input_gradients,
-    transform_jet,
 )
 from .losses import residual_gradient
 from .mesh_field import FunctionMesh, PiecewiseLinearField, invert_monotone
@@ -40,10 +40,11 @@ class HybridModel(nn.Module):
         self.is_function = isinstance(pde, AbstractFunctionPDE)
         jet_ok = isinstance(pde, AbstractFunctionJetPDE) or (isinstance(pde, AbstractJetPDE)
                                                                and not self.is_function)
-        if derivatives == "jet" and not jet_ok:
-            raise ValueError("derivatives='jet' needs an AbstractJetPDE or AbstractFunctionJetPDE, "
-                             f"got {type(pde).__name__}")
+        if derivatives in ("jet", "compiled") and not jet_ok:
+            raise ValueError(f"derivatives={derivatives!r} needs an AbstractJetPDE or "
+                             f"AbstractFunctionJetPDE, got {type(pde).__name__}")
         self.jet = jet_ok and derivatives != "autograd"
+        self.compiled = derivatives == "compiled"
         self._coefficients: dict[tuple[object, ...], tuple[Tensor, Jet, Jet]] = {}
         n_embed = len(pde.param_names) if embed else 0
         self.net = LocalOperator(pde.input_dim, n_embed, network)
@@ -119,8 +120,7 @@ class HybridModel(nn.Module):
             with_gradient: Also return the residual-gradient (BiLO's lower level).
         """
         if self.jet:
-            r, theta = self._residual_jet(x)
-            return self._checked("residual", x, r, theta, with_gradient)
+            return self._residual_jet(x, with_gradient)
         return self._pointwise("residual", x, with_gradient)
 
     def interface(self, x: Tensor, *, with_gradient: bool) -> tuple[Tensor, Tensor | None]:
@@ -203,28 +203,26 @@ class HybridModel(nn.Module):
             d2u[i] = zxx[:, j] + 2 * zxv * vi + zvv * vi * vi + zv * vii
         return Jet(u=z, du=du, d2u=d2u)
 
-    def _residual_jet(self, x: Tensor) -> tuple[Tensor, Tensor]:
-        """r and the per-point parameters θ it was computed from, by forward jets."""
+    def _residual_jet(self, x: Tensor, with_gradient: bool) -> tuple[Tensor, Tensor | None]:
+        """r and, if asked, dr/dθ by forward jets (compiled by ``torch.compile`` if so configured)."""
         pde = self.pde
         assert isinstance(pde, AbstractJetPDE | AbstractFunctionJetPDE)
         first, second = pde.jet_first(), pde.second_derivatives
-        zj: Jet | None = None
+        dtheta: list[Tensor] | None = None
+        d2theta: list[Tensor] | None = None
         if isinstance(pde, AbstractFunctionJetPDE):
             zj, theta = self._field_jet(x, first, second)
             dtheta = [zj.du[i].unsqueeze(-1) for i in first]
             d2theta = [zj.d2u[i].unsqueeze(-1) for i in second]
         else:
-            theta, dtheta, d2theta = self.expand(x), None, None
-        embed = self.net.n_params > 0
-        N, dN, d2N = self.net.forward_jet(x, theta if embed else None, first, second,
-                                          dtheta if embed else None, d2theta if embed else None)
+            theta = self.expand(x)
         a, b = self._coefficient_jets(x)
-        N_jet = Jet(u=N, du={i: dN[k] for k, i in enumerate(first)},
-                    d2u={i: d2N[k] for k, i in enumerate(second)})
-        if isinstance(pde, AbstractFunctionJetPDE):
-            assert zj is not None
-            return pde.residual_jet(x, transform_jet(a, b, N_jet, zj, pde.field_offset), zj), theta
-        return pde.residual_jet(x, transform_jet(a, b, N_jet), theta), theta
+        args = (self.net, pde, x, theta, dtheta, d2theta, a, b)
+        if self.compiled and with_gradient:
+            r, g = compiled("residual_and_gradient")(*args)
+            return self._checked("residual", x, r, theta, False)[0], g
+        r = compiled("residual")(*args) if self.compiled else jet_residual(*args)
+        return self._checked("residual", x, r, theta, with_gradient)
 
     def _coefficient_jets(self, x: Tensor) -> tuple[Jet, Jet]:
         """Jets of a(x), b(x): they do not change during a run, so they are computed once per point set."""

@@ -6,10 +6,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 NAMES=("$@")
-[ ${#NAMES[@]} -gt 0 ] || NAMES=(threads darcy_step fisher_kpp_step allocator batched_seeds time_to_answer)
+[ ${#NAMES[@]} -gt 0 ] || NAMES=(threads darcy_step fisher_kpp_step compiled_step allocator batched_seeds time_to_answer)
 for n in "${NAMES[@]}"; do
   case $n in
     threads) args=(--spinning --passive) ;;
+    fisher_kpp_step) args=(--modes jet,autograd,compiled) ;;
     *) args=() ;;
   esac
   .venv/bin/python -m "bench.$n" "${args[@]}" --out docs/results/speed

@@ -14,8 +14,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-ORDER = ["threads", "darcy_step", "fisher_kpp_step", "allocator", "batched_seeds", "time_to_answer"]
-COMMANDS = {"threads": "python -m bench.threads --spinning --passive"}
+ORDER = ["threads", "darcy_step", "fisher_kpp_step", "compiled_step", "allocator", "batched_seeds",
+         "time_to_answer"]
+COMMANDS = {"threads": "python -m bench.threads --spinning --passive",
+            "fisher_kpp_step": "python -m bench.fisher_kpp_step --modes jet,autograd,compiled"}
 
 
 def main(folder: str) -> None:

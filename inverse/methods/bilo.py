@@ -10,6 +10,7 @@ from typing import ClassVar, final
 import numpy as np
 
 import hybrid
+from hybrid.config import Derivatives
 from inverse.method import AbstractMethod, InverseData, InverseResult, RunOptions, non_negative, positive
 from inverse.methods.networks import (
     FieldKind,
@@ -19,6 +20,7 @@ from inverse.methods.networks import (
     network_result,
     pretrain_options,
     pretraining_name,
+    refuse_derivatives,
     refuse_field,
     refuse_w_reg,
     regularizer,
@@ -58,6 +60,9 @@ class BiLO(AbstractMethod):
             5,000–10,000).
         amsgrad: AMSGrad instead of Adam in both phases and both levels, as the authors' code
             (None: the config's).
+        derivatives: How the residual's input derivatives are evaluated (``jet``, ``autograd``,
+            ``compiled``: the jets under ``torch.compile``; None: the config's). See
+            ``hybrid.config.Derivatives``.
     """
 
     name: ClassVar[str] = "bilo"
@@ -76,6 +81,7 @@ class BiLO(AbstractMethod):
     steps: int | None = None
     pretrain_steps: int | None = None
     amsgrad: bool | None = None
+    derivatives: Derivatives | None = None
 
     def __post_init__(self) -> None:
         non_negative(self.name, w_reg=self.w_reg, w_rgrad=self.w_rgrad, w_djump=self.w_djump,
@@ -110,13 +116,15 @@ class BiLO(AbstractMethod):
         """BiLO needs the strong form only; a regularisation weight needs a field, w_djump an interface."""
         if self.w_djump is not None and problem.pde.interface_points() is None:
             return "w_djump weighs the jump-gradient loss of interface conditions; this problem has none"
-        return refuse_w_reg(problem, self.w_reg) or refuse_field(problem, self.field)
+        return (refuse_w_reg(problem, self.w_reg) or refuse_field(problem, self.field)
+                or refuse_derivatives(problem, self.derivatives))
 
     def run(self, problem: AbstractInverseProblem, data: InverseData, options: RunOptions) -> InverseResult:
         """Pre-train at θ0, fine-tune W and θ (or V) simultaneously."""
         config = self.config if self.w_djump is None else replace(self.config, w_djump=self.w_djump)
         config = replace(config, function_network=function_network(config.function_network, self.field),
-                         pretrain=self._pretrain_config())
+                         pretrain=self._pretrain_config(),
+                         derivatives=config.derivatives if self.derivatives is None else self.derivatives)
         fine = self._finetune_config()
         fine = replace(fine, regularizer=regularizer(problem, fine.regularizer, self.w_reg))
         # the exact gradients below are of the squared error, not of another likelihood

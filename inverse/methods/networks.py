@@ -11,7 +11,9 @@ import numpy as np
 
 import fem
 from hybrid import (
+    AbstractFunctionJetPDE,
     AbstractFunctionPDE,
+    AbstractJetPDE,
     AbstractPDE,
     CheckpointConfig,
     FitResult,
@@ -22,6 +24,7 @@ from hybrid import (
     RegularizerConfig,
 )
 from hybrid.checkpoint import digest
+from hybrid.config import Derivatives
 from inverse.discretisation import as_points
 from inverse.method import Cost, InverseData, InverseResult, RunOptions
 from inverse.problem import AbstractInverseProblem
@@ -90,6 +93,17 @@ def refuse_field(problem: AbstractInverseProblem, kind: FieldKind | None) -> str
     if kind == "p1" and (problem.time is not None or not isinstance(pde, AbstractFunctionPDE)
                          or len(pde.field_dims()) != 2):
         return "field='p1' needs a stationary problem whose unknown is a function on a 2D mesh"
+    return None
+
+
+def refuse_derivatives(problem: AbstractInverseProblem, derivatives: Derivatives | None) -> str | None:
+    """``jet`` and ``compiled`` need a strong form written on jets (``residual_jet``)."""
+    pde = problem.pde
+    on_jets = (isinstance(pde, AbstractFunctionJetPDE) if isinstance(pde, AbstractFunctionPDE)
+               else isinstance(pde, AbstractJetPDE))
+    if derivatives in ("jet", "compiled") and not on_jets:
+        return (f"derivatives={derivatives} needs a strong form written on jets (residual_jet); "
+                f"{type(pde).__name__} has none")
     return None
 
 

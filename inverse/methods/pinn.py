@@ -7,6 +7,7 @@ from dataclasses import dataclass, replace
 from typing import ClassVar, final
 
 import hybrid
+from hybrid.config import Derivatives
 from inverse.method import (
     AbstractMethod,
     InverseData,
@@ -23,6 +24,7 @@ from inverse.methods.networks import (
     network_result,
     pretrain_options,
     pretraining_name,
+    refuse_derivatives,
     refuse_field,
     refuse_w_reg,
     regularizer,
@@ -50,6 +52,8 @@ class PINN(AbstractMethod):
         steps: Fine-tuning steps (None: the config's).
         pretrain_steps: Pre-training steps (None: the config's).
         amsgrad: AMSGrad instead of Adam in both phases (None: the config's).
+        derivatives: How the residual's input derivatives are evaluated (``jet``, ``autograd``,
+            ``compiled``; None: the config's). See ``hybrid.config.Derivatives``.
     """
 
     name: ClassVar[str] = "pinn"
@@ -64,6 +68,7 @@ class PINN(AbstractMethod):
     steps: int | None = None
     pretrain_steps: int | None = None
     amsgrad: bool | None = None
+    derivatives: Derivatives | None = None
 
     def __post_init__(self) -> None:
         positive(self.name, w_dat=self.w_dat, lr_theta=self.lr_theta, steps=self.steps,
@@ -72,13 +77,15 @@ class PINN(AbstractMethod):
 
     def refuse(self, problem: AbstractInverseProblem) -> str | None:
         """The PINN needs the strong form only; a regularisation weight needs a field."""
-        return refuse_w_reg(problem, self.w_reg) or refuse_field(problem, self.field)
+        return (refuse_w_reg(problem, self.w_reg) or refuse_field(problem, self.field)
+                or refuse_derivatives(problem, self.derivatives))
 
     def run(self, problem: AbstractInverseProblem, data: InverseData, options: RunOptions) -> InverseResult:
         """Fine-tune from this seed's shared pre-training (made on first use)."""
         cfg = replace(self.config,
                       function_network=function_network(self.config.function_network, self.field),
-                      pretrain=pretrain_options(self.config.pretrain, self.pretrain_steps, self.amsgrad))
+                      pretrain=pretrain_options(self.config.pretrain, self.pretrain_steps, self.amsgrad),
+                      derivatives=self.config.derivatives if self.derivatives is None else self.derivatives)
         fine = cfg.finetune
         fine = replace(
             fine,

@@ -127,3 +127,35 @@ def test_counting_flops_prints_nothing_and_keeps_the_steps_own_messages(capfd):
     err = capfd.readouterr().err
     assert "USDT" not in err and "profiler_start" not in err
     assert "the step's own line" in err
+
+
+def test_the_compiled_bilo_loss_is_the_engines_loss():
+    # what bench.compiled_step compiles (dr/dθ by torch.func.vjp) against the engine's eager loss
+    # (reverse over reverse): same value, same W-gradient, before any compiling
+    import torch
+
+    from bench import compiled_step
+
+    fns, W = compiled_step.losses(width=16, grid=7)
+    a, b = fns["bilo"](), fns["bilo_functional"]()
+    assert torch.allclose(a, b, rtol=1e-6)
+    for ga, gb in zip(torch.autograd.grad(a, W["bilo"]), torch.autograd.grad(b, W["bilo"]), strict=True):
+        assert torch.allclose(ga, gb, rtol=1e-5, atol=1e-8)
+
+
+@pytest.mark.slow
+def test_compiled_step_benchmark_runs_and_agrees(tmp_path):
+    import torch
+
+    from bench import compiled_step
+
+    threads = torch.get_num_threads()
+    try:
+        r = compiled_step.main(["--steps", "1", "--width", "8", "--grid", "5", "--threads", str(threads),
+                                "--out", str(tmp_path)])
+    finally:
+        torch.set_num_threads(threads)
+    for m in r["methods"].values():
+        assert m["eager_s"] > 0 and m["compiled_s"] > 0 and m["first_compiled_call_s"] > 0
+        assert m["max_rel_gradient_difference"] < 1e-4
+    assert json.loads((tmp_path / "compiled_step.json").read_text())["points"] == 25

@@ -121,7 +121,8 @@ def test_help_lists_presets_and_method_options(capsys):
         poisson.main(["--help"])
     assert exc.value.code == 0
     out = capsys.readouterr().out
-    assert "'smoke'" in out and "pinn(w_dat, w_reg, lr_theta, field, steps, pretrain_steps, amsgrad)" in out
+    assert "'smoke'" in out
+    assert "pinn(w_dat, w_reg, lr_theta, field, steps, pretrain_steps, amsgrad, derivatives)" in out
 
 
 def test_summarize_and_report(tmp_path):
@@ -198,6 +199,19 @@ def test_a_problem_without_a_weak_form_says_so_where_one_is_asked():
 
     with pytest.raises(NotImplementedError, match="singular declares no weak form"):
         SingularProblem().weak_residual(None, {}, None)
+
+
+def test_jet_derivatives_are_refused_for_a_strong_form_without_jets():
+    from comparisons.fisher_kpp import FisherKPPProblem
+    from comparisons.singular import SingularProblem
+    from inverse.methods.bilo import BiLO
+    from inverse.methods.pinn import PINN
+
+    for method in (BiLO(derivatives="compiled"), PINN(derivatives="jet")):
+        why = method.refuse(SingularProblem())
+        assert why is not None and "needs a strong form written on jets" in why
+        assert method.refuse(FisherKPPProblem()) is None
+    assert BiLO(derivatives="autograd").refuse(SingularProblem()) is None
 
 
 def test_problem_flags_set_one_field_each_and_a_bad_value_names_the_flags(capsys):
