@@ -35,43 +35,40 @@ from bench._report import publish
 from bench._timing import median_seconds
 from bench.fisher_kpp_step import fk_grid
 from comparisons.pdes import FisherKPP
-from hybrid.jets import Jet, coefficient_jet, transform_jet
+from hybrid.compiled import jet_residual, jet_residual_and_gradient
+from hybrid.jets import coefficient_jet
 from hybrid.losses import residual_gradient
 
 NAME = "compiled_step"
-FIRST, SECOND = (0, 1), (1,)
 W_RGRAD = 0.1
 
 
 def losses(width: int, grid: int) -> tuple[dict[str, Callable[[], Tensor]], dict[str, list[Tensor]]]:
-    """The three losses timed (``bilo`` eager, ``bilo_functional`` for compiling, ``pinn``) and their W."""
+    """The three losses timed (``bilo`` eager, ``bilo_functional`` for compiling, ``pinn``) and their W.
+
+    Each is the engine's own function (``hybrid.compiled``), as ``derivatives="jet"`` and
+    ``"compiled"`` call it.
+    """
     pde, x = FisherKPP(), torch.tensor(fk_grid(grid), dtype=torch.float32)
     a, b = coefficient_jet(pde, x)
     torch.manual_seed(0)
     cfg = hybrid.NetworkConfig(depth=4, width=width)
     bilo, pinn = hybrid.LocalOperator(2, 2, cfg), hybrid.LocalOperator(2, 0, cfg)
-    theta0 = torch.ones(2)
+    theta = torch.ones(x.shape[0], 2)
 
-    def residual(net: hybrid.LocalOperator, T: Tensor) -> Tensor:
-        N, dN, d2N = net.forward_jet(x, T if net.n_params else None, FIRST, SECOND)
-        jet = Jet(u=N, du=dict(zip(FIRST, dN, strict=True)), d2u=dict(zip(SECOND, d2N, strict=True)))
-        return pde.residual_jet(x, transform_jet(a, b, jet), T)
-
-    def per_point() -> Tensor:
-        return theta0.expand(x.shape[0], 2)
-
-    def bilo_eager() -> Tensor:
-        T = per_point().clone().requires_grad_(True)
-        r = residual(bilo, T)
-        return r.square().mean() + W_RGRAD * residual_gradient(r, T).square().sum() / x.shape[0]
-
-    def bilo_functional() -> Tensor:
-        r, vjp, *_ = torch.func.vjp(lambda T: residual(bilo, T), per_point().contiguous())
-        (g,) = vjp(torch.ones_like(r))
+    def lower(r: Tensor, g: Tensor) -> Tensor:
         return r.square().mean() + W_RGRAD * g.square().sum() / x.shape[0]
 
+    def bilo_eager() -> Tensor:
+        T = theta.clone().requires_grad_(True)
+        r = jet_residual(bilo, pde, x, T, None, None, a, b)
+        return lower(r, residual_gradient(r, T))
+
+    def bilo_functional() -> Tensor:
+        return lower(*jet_residual_and_gradient(bilo, pde, x, theta, None, None, a, b))
+
     def pinn_loss() -> Tensor:
-        return residual(pinn, per_point()).square().mean()
+        return jet_residual(pinn, pde, x, theta, None, None, a, b).square().mean()
 
     weights: dict[str, list[Tensor]] = {"bilo": [p for p in bilo.parameters() if p.requires_grad],
                                         "pinn": list(pinn.parameters())}
