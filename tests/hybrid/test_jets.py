@@ -72,16 +72,20 @@ def test_jet_rgrad_matches_central_differences():
         np.testing.assert_allclose(g[:, p].detach(), (rs[0] - rs[1]) / (2 * h), rtol=1e-6, atol=1e-9)
 
 
-def test_jet_and_autograd_fits_agree():
+# "compiled" goes through the engine's Run.update, which takes W's gradient with retain_graph=True
+# (a compiled backward that donates its buffers would refuse it); it compiles, hence slow
+@pytest.mark.parametrize("other", ["autograd", pytest.param("compiled", marks=pytest.mark.slow)])
+def test_jet_and_other_fits_agree(other):
     xr, xd = fk_grid(5, 5), fk_grid(3, 3)
     out = []
-    for d in ("jet", "autograd"):
+    for d in ("jet", other):
         cfg = hybrid.BiLOConfig(network=hybrid.NetworkConfig(depth=3, width=8), derivatives=d,
                                 pretrain=hybrid.PretrainConfig(steps=3),
                                 finetune=hybrid.BiLOFinetuneConfig(steps=3))
         out.append(hybrid.BiLO(cfg).fit(FisherKPPJet(), xr, xd, fk_data(xd), {"rD": 1.0, "rrho": 1.0},
                                         u_ref=fk_data(xr), dtype="float64", progress=False))
-    assert out[0].theta == pytest.approx(out[1].theta, rel=1e-10)
+    assert out[0].theta == pytest.approx(out[1].theta, rel=1e-9)
+    assert out[0].theta != pytest.approx({"rD": 1.0, "rrho": 1.0}, rel=1e-6)  # θ moved
 
 
 def test_jet_requires_a_jet_problem():
