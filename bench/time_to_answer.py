@@ -97,6 +97,7 @@ def summary(r: dict[str, Any]) -> str:
     """The printed lines."""
     lines = [f"{NAME}: Fisher–KPP noise-free, {r['initial']} → {r['truth']}, preset {r['preset']}, "
              f"{r['threads']} threads, within {100 * r['tolerance']:g} % for good"]
+    width = max(map(len, r["methods"]), default=0)
     for label, e in r["methods"].items():
         errs = ", ".join(f"{n} {100 * v:.2f} %" for n, v in e["rel_err"].items())
         if e["reached"]:
@@ -106,7 +107,7 @@ def summary(r: dict[str, Any]) -> str:
         else:
             what = "not reached"
         run_steps = f"{e['pretrain_steps']} + {e['steps']}" if e["pretrain_steps"] else str(e["steps"])
-        lines.append(f"  {label:18s} {what}; run {run_steps} steps, {e['wall_s']:.1f} s; "
+        lines.append(f"  {label:{width}s} {what}; run {run_steps} steps, {e['wall_s']:.1f} s; "
                      f"final errors {errs}")
     for k, v in r.get("targets", {}).items():
         lines.append(f"  target {k}: {'met' if v else 'NOT met'}")

@@ -2,7 +2,7 @@
 # Reproduce docs/results/speed.md: the speed benchmarks of issue 2.9, one after the other on a quiet
 # machine (nothing else running: on 2 cores another busy process changes every number), their JSON
 # kept in docs/results/speed/, the page assembled from each benchmark's own summary.
-# Usage: bash docs/results/run_speed.sh [NAME ...]   (default: all of them; ~40 min on this 2-core CPU)
+# Usage: bash docs/results/run_speed.sh [NAME ...]   (default: all of them; ~20 min on this 2-core CPU)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 NAMES=("$@")
@@ -11,6 +11,7 @@ for n in "${NAMES[@]}"; do
   case $n in
     threads) args=(--spinning --passive) ;;
     fisher_kpp_step) args=(--modes jet,autograd,compiled) ;;
+    time_to_answer) args=(--methods "bilo,bilo(derivatives=compiled),pinn(w_dat=100),adjoint") ;;
     *) args=() ;;
   esac
   .venv/bin/python -m "bench.$n" "${args[@]}" --out docs/results/speed

@@ -17,7 +17,9 @@ sys.path.insert(0, str(ROOT))
 ORDER = ["threads", "darcy_step", "fisher_kpp_step", "compiled_step", "allocator", "batched_seeds",
          "time_to_answer"]
 COMMANDS = {"threads": "python -m bench.threads --spinning --passive",
-            "fisher_kpp_step": "python -m bench.fisher_kpp_step --modes jet,autograd,compiled"}
+            "fisher_kpp_step": "python -m bench.fisher_kpp_step --modes jet,autograd,compiled",
+            "time_to_answer": 'python -m bench.time_to_answer --methods "bilo,bilo(derivatives=compiled),'
+                              'pinn(w_dat=100),adjoint"'}
 
 
 def main(folder: str) -> None:
