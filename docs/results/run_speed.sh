@@ -15,6 +15,10 @@ for n in "${NAMES[@]}"; do
     *) args=() ;;
   esac
   .venv/bin/python -m "bench.$n" "${args[@]}" --out docs/results/speed
+  if [ "$n" = time_to_answer ]; then  # the same BiLO run on the other derivative paths: same arithmetic, other rounding
+    .venv/bin/python -m bench.time_to_answer --methods "bilo(derivatives=autograd),bilo(derivatives=compiled)" \
+      --out docs/results/speed/paths
+  fi
 done
 .venv/bin/python docs/results/speed_page.py docs/results/speed > docs/results/speed.md
 cat docs/results/speed_reading.txt >> docs/results/speed.md

@@ -45,6 +45,13 @@ def main(folder: str) -> None:
         print("```")
         print(module.summary(result))
         print("```\n")
+        paths = here / "paths" / f"{name}.json"
+        if paths.exists():  # the same run on the other derivative paths (run_speed.sh)
+            print(f"## `python -m bench.{name} --methods \"bilo(derivatives=autograd),"
+                  "bilo(derivatives=compiled)\"`\n")
+            print("```")
+            print(module.summary(json.loads(paths.read_text())))
+            print("```\n")
 
 
 if __name__ == "__main__":
