@@ -124,7 +124,6 @@ def summary(r: dict[str, Any]) -> str:
     for name, m in r["methods"].items():
         steps = m["break_even_steps"]
         even = f"pays for itself after {steps:.0f} steps" if steps is not None else "never pays for itself"
-
         lines.append(f"  {name:5s} eager {m['eager_s']:.4f} s  compiled {m['compiled_s']:.4f} s "
                      f"({m['compiled_over_eager']:.2f}×)  first compiled call "
                      f"{m['first_compiled_call_s']:.1f} s, "

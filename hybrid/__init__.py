@@ -58,6 +58,7 @@ from .history import History as History
 from .jets import AbstractFunctionJetPDE as AbstractFunctionJetPDE
 from .jets import AbstractJetPDE as AbstractJetPDE
 from .jets import Jet as Jet
+from .jets import written_on_jets as written_on_jets
 from .likelihood import Likelihood as Likelihood
 from .likelihood import PointProcessLikelihood as PointProcessLikelihood
 from .likelihood import SegmentationLikelihood as SegmentationLikelihood

@@ -118,6 +118,16 @@ class AbstractFunctionJetPDE(JetForm, AbstractFunctionPDE):
         return self.residual_jet(x, autograd_jet(x, u, first, second), z)
 
 
+def written_on_jets(pde: AbstractPDE) -> bool:
+    """Whether the jet engine can evaluate ``pde``.
+
+    A function unknown needs an :class:`AbstractFunctionJetPDE`, scalar unknowns an :class:`AbstractJetPDE`.
+    """
+    if isinstance(pde, AbstractFunctionPDE):
+        return isinstance(pde, AbstractFunctionJetPDE)
+    return isinstance(pde, AbstractJetPDE)
+
+
 def input_gradients(y: Tensor, *xs: Tensor) -> list[Tensor]:
     """d(Σ y)/dx for each x, with the graph kept; zeros where y does not depend on x.
 

@@ -17,6 +17,7 @@ from .jets import (
     coefficient_jet,
     detached,
     input_gradients,
+    written_on_jets,
 )
 from .losses import residual_gradient
 from .mesh_field import FunctionMesh, PiecewiseLinearField, invert_monotone
@@ -38,8 +39,7 @@ class HybridModel(nn.Module):
         super().__init__()
         self.pde = pde
         self.is_function = isinstance(pde, AbstractFunctionPDE)
-        jet_ok = isinstance(pde, AbstractFunctionJetPDE) or (isinstance(pde, AbstractJetPDE)
-                                                               and not self.is_function)
+        jet_ok = written_on_jets(pde)
         if derivatives in ("jet", "compiled") and not jet_ok:
             raise ValueError(f"derivatives={derivatives!r} needs an AbstractJetPDE or "
                              f"AbstractFunctionJetPDE, got {type(pde).__name__}")
@@ -137,10 +137,14 @@ class HybridModel(nn.Module):
     def _checked(self, method: str, x: Tensor, out: Tensor, theta: Tensor,
                  with_gradient: bool) -> tuple[Tensor, Tensor | None]:
         """``out`` after checking its shape (n,), and d out/dθ if ``with_gradient``."""
+        return self._check_shape(method, x, out), (residual_gradient(out, theta) if with_gradient else None)
+
+    def _check_shape(self, method: str, x: Tensor, out: Tensor) -> Tensor:
+        """``out``, after checking that ``pde.<method>`` returned one value per point (n,)."""
         if out.shape != (x.shape[0],):
             raise ValueError(f"{type(self.pde).__name__}.{method} must return shape ({x.shape[0]},), "
                              f"got {tuple(out.shape)}")
-        return out, (residual_gradient(out, theta) if with_gradient else None)
+        return out
 
     def _field_jet(self, x: Tensor, first: tuple[int, ...], second: tuple[int, ...]) -> tuple[Jet, Tensor]:
         """The jet of z = f_V(x) and the per-point parameter tensor θ = z (n, 1).
@@ -220,7 +224,7 @@ class HybridModel(nn.Module):
         args = (self.net, pde, x, theta, dtheta, d2theta, a, b)
         if self.compiled and with_gradient:
             r, g = compiled("residual_and_gradient")(*args)
-            return self._checked("residual", x, r, theta, False)[0], g
+            return self._check_shape("residual", x, r), g
         r = compiled("residual")(*args) if self.compiled else jet_residual(*args)
         return self._checked("residual", x, r, theta, with_gradient)
 

@@ -11,9 +11,7 @@ import numpy as np
 
 import fem
 from hybrid import (
-    AbstractFunctionJetPDE,
     AbstractFunctionPDE,
-    AbstractJetPDE,
     AbstractPDE,
     CheckpointConfig,
     FitResult,
@@ -22,6 +20,7 @@ from hybrid import (
     PointProcessLikelihood,
     PretrainConfig,
     RegularizerConfig,
+    written_on_jets,
 )
 from hybrid.checkpoint import digest
 from hybrid.config import Derivatives
@@ -98,12 +97,9 @@ def refuse_field(problem: AbstractInverseProblem, kind: FieldKind | None) -> str
 
 def refuse_derivatives(problem: AbstractInverseProblem, derivatives: Derivatives | None) -> str | None:
     """``jet`` and ``compiled`` need a strong form written on jets (``residual_jet``)."""
-    pde = problem.pde
-    on_jets = (isinstance(pde, AbstractFunctionJetPDE) if isinstance(pde, AbstractFunctionPDE)
-               else isinstance(pde, AbstractJetPDE))
-    if derivatives in ("jet", "compiled") and not on_jets:
+    if derivatives in ("jet", "compiled") and not written_on_jets(problem.pde):
         return (f"derivatives={derivatives} needs a strong form written on jets (residual_jet); "
-                f"{type(pde).__name__} has none")
+                f"{type(problem.pde).__name__} has none")
     return None
 
 
